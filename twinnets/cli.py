@@ -1,0 +1,153 @@
+"""The ``twinnets`` command line: thin wrappers over the package's functions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from twinnets import __version__
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers like 784,30,10, got {text!r}"
+        ) from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"need at least two positive layer sizes, got {text!r}")
+    return sizes
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from twinnets.mnist import fetch_mnist
+
+    mirrors = args.mirror if args.mirror else None
+    for path in fetch_mnist(args.dest, mirrors, timeout=args.timeout):
+        print(f"verified {path}", file=sys.stderr)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from threadpoolctl import threadpool_limits
+
+    from twinnets.dumps import read_dump, write_dump
+    from twinnets.mnist import load_mnist
+    from twinnets.network import TrainConfig, train
+
+    config = TrainConfig(
+        sizes=args.sizes,
+        eta=args.eta,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        cost=args.cost,
+        lmbda=args.lmbda,
+        init=args.init,
+        init_seed=args.init_seed,
+        order_seed=args.order_seed,
+        dtype=args.dtype,
+        n_train=args.n_train,
+    )
+    data = load_mnist(args.mnist, n_train=config.n_train)
+    resume = read_dump(args.resume).network if args.resume else None
+
+    def report(m) -> None:
+        print(
+            f"epoch {m.epoch:3d}  cost {m.train_cost:.5f}  validation {m.validation_accuracy:.4f}"
+            f"  test {m.test_accuracy:.4f}  {m.seconds:.2f}s",
+            file=sys.stderr,
+        )
+
+    with threadpool_limits(args.threads):
+        network = train(config, data, resume=resume, on_epoch=report)
+    write_dump(args.out, network, data.sha256)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twinnets",
+        description="Train Nielsen's MNIST network reproducibly and compare trained networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"twinnets {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    fetch = sub.add_parser(
+        "fetch-mnist",
+        help="download and verify the four MNIST files",
+        description="Fetch the four MNIST .gz files, verifying each by the SHA-256 of its "
+        "content. Mirrors in $TWINNETS_MNIST_MIRROR come first.",
+    )
+    fetch.add_argument(
+        "--mirror",
+        action="append",
+        metavar="M",
+        help="a mirror to try, in order: http(s):// or file:// base URL, or a local folder "
+        "(repeatable; default: the public mirrors)",
+    )
+    fetch.add_argument("--dest", required=True, help="folder to write the verified files into")
+    fetch.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per download (default 30)"
+    )
+    fetch.set_defaults(func=_fetch)
+
+    tr = sub.add_parser(
+        "train",
+        help="train one network and dump its weights to Parquet",
+        description="Train Nielsen's network by the documented randomness protocol and "
+        "write its parameters and provenance to a Parquet dump.",
+    )
+    tr.add_argument("--mnist", required=True, help="folder holding the four MNIST .gz files")
+    tr.add_argument(
+        "--sizes", type=_sizes, default=(784, 30, 10), help="layer sizes (default 784,30,10)"
+    )
+    tr.add_argument("--eta", type=float, default=3.0, help="learning rate (default 3.0)")
+    tr.add_argument("--batch-size", type=int, default=10, help="mini-batch size m (default 10)")
+    tr.add_argument("--epochs", type=int, default=30, help="total epochs to train (default 30)")
+    tr.add_argument("--init-seed", type=int, default=0, help="seed of the initial parameters")
+    tr.add_argument("--order-seed", type=int, default=0, help="seed of the mini-batch order")
+    tr.add_argument("--cost", choices=("quadratic", "cross-entropy"), default="quadratic")
+    tr.add_argument("--lmbda", type=float, default=0.0, help="L2 regularisation lambda (default 0)")
+    tr.add_argument(
+        "--init",
+        choices=("nielsen", "scaled"),
+        default="nielsen",
+        help="weights N(0,1) (nielsen) or N(0,1/n_in) (scaled)",
+    )
+    tr.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    tr.add_argument(
+        "--n-train",
+        type=int,
+        default=50_000,
+        help="train on the first N of the 50,000 training images (default all)",
+    )
+    tr.add_argument(
+        "--threads", type=int, default=1, help="BLAS threads (results do not depend on it)"
+    )
+    tr.add_argument(
+        "--resume", metavar="DUMP", help="continue a dump of the same settings with fewer epochs"
+    )
+    tr.add_argument("--out", required=True, metavar="DUMP.parquet", help="where to write the dump")
+    tr.set_defaults(func=_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from twinnets.dumps import DumpError
+    from twinnets.mnist import MnistError
+    from twinnets.network import TrainingDiverged
+
+    try:
+        return args.func(args)
+    except (MnistError, DumpError, TrainingDiverged, ValueError, FileNotFoundError) as exc:
+        print(f"twinnets {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

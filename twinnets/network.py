@@ -1,0 +1,314 @@
+"""Nielsen's network (``network.py``, with ``network2.py``'s options), vectorised.
+
+The arithmetic follows the book exactly: sigmoid in every layer, mini-batch SGD
+with ``w <- (1 - eta*lmbda/n) w - (eta/m) * sum of dC/dw`` and N(0, 1) init. Only
+the loop over a mini-batch's samples became matrix products.
+
+Randomness protocol (documented in the README, so anyone can rebuild a network):
+
+* init: ``rng = numpy.random.default_rng(init_seed)``; biases first,
+  ``[rng.standard_normal(n) for n in sizes[1:]]``, then the weights,
+  ``[rng.standard_normal((n_out, n_in)) ...]`` layer by layer; the ``scaled`` init
+  divides the same weight draws by sqrt(n_in).
+* order: epoch k (1, 2, ...) visits the training set in the order
+  ``numpy.random.default_rng([order_seed, k]).permutation(n_train)``; mini-batches
+  are consecutive slices of that order.
+
+Because epoch k's order depends only on (order_seed, k), training resumes exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import expit
+
+from twinnets.mnist import Mnist, Split, scale_pixels
+
+COSTS = ("quadratic", "cross-entropy")
+INITS = ("nielsen", "scaled")
+DTYPES = ("float64", "float32")
+
+
+class TrainingDiverged(FloatingPointError):
+    """Parameters became non-finite; the message names the settings."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting that determines a trained network's parameters."""
+
+    sizes: tuple[int, ...] = (784, 30, 10)
+    eta: float = 3.0
+    batch_size: int = 10
+    epochs: int = 30
+    cost: str = "quadratic"
+    lmbda: float = 0.0
+    init: str = "nielsen"
+    init_seed: int = 0
+    order_seed: int = 0
+    dtype: str = "float64"
+    n_train: int = 50_000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+        problems = []
+        if len(self.sizes) < 2 or min(self.sizes) < 1:
+            problems.append(f"sizes must list at least two positive layer sizes, got {self.sizes}")
+        if not (math.isfinite(self.eta) and self.eta > 0):
+            problems.append(f"eta must be a positive number, got {self.eta}")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.epochs < 0:
+            problems.append(f"epochs must be 0 or more, got {self.epochs}")
+        if self.cost not in COSTS:
+            problems.append(f"cost must be one of {COSTS}, got {self.cost!r}")
+        if not (math.isfinite(self.lmbda) and self.lmbda >= 0):
+            problems.append(f"lmbda must be 0 or more, got {self.lmbda}")
+        if self.init not in INITS:
+            problems.append(f"init must be one of {INITS}, got {self.init!r}")
+        if self.dtype not in DTYPES:
+            problems.append(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.init_seed < 0 or self.order_seed < 0:
+            problems.append("init_seed and order_seed must be 0 or more")
+        if self.n_train < 1:
+            problems.append(f"n_train must be at least 1, got {self.n_train}")
+        if problems:
+            raise ValueError("invalid training settings: " + "; ".join(problems))
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["sizes"] = list(self.sizes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def same_network(self, other: TrainConfig) -> bool:
+        """True when ``other`` differs at most in ``epochs``: one is a prefix of the other."""
+        return dataclasses.replace(self, epochs=0) == dataclasses.replace(other, epochs=0)
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.to_dict().items())
+
+
+@dataclass
+class Params:
+    """Weights ``(n_out, n_in)`` (Nielsen's layout) and biases ``(n_out,)`` per layer."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+
+    def copy(self) -> Params:
+        return Params([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+
+    def astype(self, dtype: str | np.dtype) -> Params:
+        return Params(
+            [w.astype(dtype) for w in self.weights], [b.astype(dtype) for b in self.biases]
+        )
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.weights[0].shape[1], *(w.shape[0] for w in self.weights))
+
+    def all_finite(self) -> bool:
+        return all(np.isfinite(a).all() for a in (*self.weights, *self.biases))
+
+
+@dataclass
+class EpochMetrics:
+    epoch: int
+    train_cost: float
+    validation_accuracy: float
+    test_accuracy: float
+    seconds: float
+
+
+@dataclass
+class TrainedNetwork:
+    config: TrainConfig
+    params: Params
+    metrics: list[EpochMetrics] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+def init_params(config: TrainConfig) -> Params:
+    """Draw the initial parameters by the documented protocol (float64, then cast)."""
+    rng = np.random.default_rng(config.init_seed)
+    sizes = config.sizes
+    biases = [rng.standard_normal(n) for n in sizes[1:]]
+    weights = [rng.standard_normal((n_out, n_in)) for n_in, n_out in itertools.pairwise(sizes)]
+    if config.init == "scaled":
+        weights = [w / np.sqrt(w.shape[1]) for w in weights]
+    return Params(weights, biases).astype(config.dtype)
+
+
+def epoch_order(order_seed: int, epoch: int, n_train: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` (1-based) visits the training set."""
+    return np.random.default_rng([order_seed, epoch]).permutation(n_train)
+
+
+# --------------------------------------------------------------------------- maths
+
+
+def feedforward(params: Params, x: np.ndarray) -> np.ndarray:
+    """Output activations for a batch of inputs ``x`` of shape (n, n_in)."""
+    return expit(output_logits(params, x))
+
+
+def output_logits(params: Params, x: np.ndarray) -> np.ndarray:
+    """The last layer's weighted inputs z, from which costs are computed stably."""
+    a = x
+    for w, b in zip(params.weights[:-1], params.biases[:-1]):
+        a = expit(a @ w.T + b)
+    return a @ params.weights[-1].T + params.biases[-1]
+
+
+def split_logits(params: Params, split: Split, chunk: int = 10_000) -> np.ndarray:
+    """``output_logits`` over a whole split, converting pixels a chunk at a time."""
+    dtype = params.weights[0].dtype
+    return np.concatenate(
+        [
+            output_logits(params, split.images(dtype, slice(i, i + chunk)))
+            for i in range(0, len(split), chunk)
+        ]
+    )
+
+
+def total_cost(params: Params, z: np.ndarray, y: np.ndarray, config: TrainConfig) -> float:
+    """Nielsen's ``total_cost`` from output logits ``z``: mean cost plus the L2 term."""
+    z = z.astype(np.float64)
+    onehot = np.eye(z.shape[1])[y]
+    if config.cost == "quadratic":
+        per_sample = 0.5 * np.sum((expit(z) - onehot) ** 2, axis=1)
+    else:  # -y ln a - (1-y) ln(1-a), written stably in terms of z
+        per_sample = np.sum(np.logaddexp(0.0, z) - onehot * z, axis=1)
+    l2 = (
+        0.5
+        * (config.lmbda / config.n_train)
+        * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in params.weights)
+    )
+    return float(np.mean(per_sample)) + l2
+
+
+def accuracy(z: np.ndarray, y: np.ndarray) -> float:
+    """Share of samples whose largest output (logit) is the label."""
+    return float(np.mean(np.argmax(z, axis=1) == y))
+
+
+def sgd_epoch(
+    params: Params,
+    pixels: np.ndarray,
+    onehot: np.ndarray,
+    order: np.ndarray,
+    config: TrainConfig,
+) -> None:
+    """One epoch of mini-batch SGD over ``pixels[order]``, updating ``params`` in place."""
+    weights, biases = params.weights, params.biases
+    n_layers = len(weights)
+    dtype = weights[0].dtype
+    decay = dtype.type(1.0 - config.eta * config.lmbda / config.n_train)
+    cross_entropy = config.cost == "cross-entropy"
+    m = config.batch_size
+    for start in range(0, len(order), m):
+        batch = order[start : start + m]
+        step = dtype.type(config.eta / len(batch))
+        activations = [scale_pixels(pixels[batch], dtype)]
+        for w, b in zip(weights, biases):
+            activations.append(expit(activations[-1] @ w.T + b))
+        a = activations[-1]
+        delta = a - onehot[batch]
+        if not cross_entropy:
+            delta *= a * (1 - a)
+        for layer in range(n_layers - 1, -1, -1):
+            w = weights[layer]
+            grad_w = delta.T @ activations[layer]
+            grad_b = delta.sum(axis=0)
+            if layer:
+                a_prev = activations[layer]
+                delta = (delta @ w) * (a_prev * (1 - a_prev))
+            if config.lmbda:
+                w *= decay
+            w -= step * grad_w
+            biases[layer] -= step * grad_b
+
+
+# --------------------------------------------------------------------------- training
+
+
+def evaluate(params: Params, data: Mnist, config: TrainConfig) -> tuple[float, float, float]:
+    """(training cost, validation accuracy, test accuracy) of ``params``."""
+    train = Split(data.train.pixels[: config.n_train], data.train.labels[: config.n_train])
+    return (
+        total_cost(params, split_logits(params, train), train.labels, config),
+        accuracy(split_logits(params, data.validation), data.validation.labels),
+        accuracy(split_logits(params, data.test), data.test.labels),
+    )
+
+
+def train(
+    config: TrainConfig,
+    data: Mnist,
+    resume: TrainedNetwork | None = None,
+    on_epoch: Callable[[EpochMetrics], None] | None = None,
+) -> TrainedNetwork:
+    """Train ``config.epochs`` epochs, or continue ``resume`` up to that many.
+
+    Continuing an E-epoch network to E' epochs gives bitwise the parameters of
+    training E' epochs straight, because each epoch's order depends only on its number.
+    """
+    if len(data.train) < config.n_train:
+        raise ValueError(
+            f"n_train={config.n_train} but the data holds only {len(data.train)} training images"
+        )
+    pixels = data.train.pixels[: config.n_train]
+    onehot = np.eye(config.sizes[-1], dtype=config.dtype)[data.train.labels[: config.n_train]]
+    if resume is None:
+        params, metrics, done = init_params(config), [], 0
+        cost, val, test = evaluate(params, data, config)
+        metrics.append(EpochMetrics(0, cost, val, test, 0.0))
+        if on_epoch:
+            on_epoch(metrics[-1])
+    else:
+        if not config.same_network(resume.config):
+            raise ValueError(
+                "cannot resume: the dump was trained with different settings.\n"
+                f"  dump:      {resume.config.describe()}\n  requested: {config.describe()}"
+            )
+        done = resume.config.epochs
+        if done > config.epochs:
+            raise ValueError(
+                f"cannot resume: the dump has {done} epochs, more than the {config.epochs} requested"
+            )
+        params, metrics = resume.params.astype(config.dtype), list(resume.metrics)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(done + 1, config.epochs + 1):
+            started = time.perf_counter()
+            sgd_epoch(
+                params,
+                pixels,
+                onehot,
+                epoch_order(config.order_seed, epoch, config.n_train),
+                config,
+            )
+            seconds = time.perf_counter() - started
+            if not params.all_finite():
+                raise TrainingDiverged(
+                    f"parameters became non-finite in epoch {epoch} ({config.describe()}); "
+                    "lower eta or use the scaled init"
+                )
+            cost, val, test = evaluate(params, data, config)
+            metrics.append(EpochMetrics(epoch, cost, val, test, seconds))
+            if on_epoch:
+                on_epoch(metrics[-1])
+    return TrainedNetwork(config, params, metrics)

@@ -43,3 +43,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_write(path, "w") as fh:
         fh.write(text)
+
+
+def write_frame(frame, path: str | os.PathLike) -> None:
+    """Write a pandas DataFrame atomically as Parquet or CSV, chosen by the suffix."""
+    path = Path(path)
+    with atomic_write(path) as fh:
+        if path.suffix == ".parquet":
+            frame.to_parquet(fh, index=False)
+        elif path.suffix == ".csv":
+            fh.write(frame.to_csv(index=False).encode())
+        else:
+            raise ValueError(f"{path}: write_frame writes .parquet or .csv files")

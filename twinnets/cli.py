@@ -33,9 +33,8 @@ def _fetch(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
-    from twinnets.dumps import read_dump, write_dump
-    from twinnets.mnist import load_mnist
-    from twinnets.network import TrainConfig, train
+    from twinnets.checkpoints import format_epoch, train_checkpoint
+    from twinnets.network import TrainConfig
 
     config = TrainConfig(
         sizes=args.sizes,
@@ -50,19 +49,14 @@ def _train(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         n_train=args.n_train,
     )
-    data = load_mnist(args.mnist, n_train=config.n_train)
-    resume = read_dump(args.resume).network if args.resume else None
-
-    def report(m) -> None:
-        print(
-            f"epoch {m.epoch:3d}  cost {m.train_cost:.5f}  validation {m.validation_accuracy:.4f}"
-            f"  test {m.test_accuracy:.4f}  {m.seconds:.2f}s",
-            file=sys.stderr,
-        )
-
     with threadpool_limits(args.threads):
-        network = train(config, data, resume=resume, on_epoch=report)
-    write_dump(args.out, network, data.sha256)
+        train_checkpoint(
+            config,
+            args.mnist,
+            args.out,
+            resume=args.resume,
+            on_epoch=lambda m: print(format_epoch(m), file=sys.stderr),
+        )
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

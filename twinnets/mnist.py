@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -56,12 +58,33 @@ class MnistError(RuntimeError):
 # --------------------------------------------------------------------------- fetch
 
 
+def split_mirror_list(value: str) -> list[str]:
+    """Split an os.pathsep-separated mirror list, keeping URLs whole.
+
+    On POSIX the separator is ':', which URLs contain too ("https://host:8080/x"),
+    so a piece that is a URL scheme followed by "//...", or a port after a URL, is
+    glued back to its neighbour.
+    """
+    pieces = [p.strip() for p in value.split(os.pathsep)]
+    mirrors: list[str] = []
+    for piece in pieces:
+        if mirrors and piece.startswith("//") and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]+", mirrors[-1]):
+            mirrors[-1] += ":" + piece  # "https" + "//host/..."
+        elif mirrors and "://" in mirrors[-1] and re.match(r"\d+(/|$)", piece) and (
+            mirrors[-1].count(":") == 1
+        ):
+            mirrors[-1] += ":" + piece  # "http://host" + "8080/mnist/"
+        else:
+            mirrors.append(piece)
+    return [m for m in mirrors if m]
+
+
 def resolve_mirrors(mirrors: list[str] | tuple[str, ...] | None = None) -> list[str]:
     """Mirrors in the order they are tried: $TWINNETS_MNIST_MIRROR first, then ``mirrors``.
 
     ``mirrors=None`` means the public defaults. Duplicates are dropped, first one wins.
     """
-    env = [m for m in os.environ.get(MIRROR_ENV, "").split(os.pathsep) if m.strip()]
+    env = split_mirror_list(os.environ.get(MIRROR_ENV, ""))
     configured = list(DEFAULT_MIRRORS if mirrors is None else mirrors)
     return list(dict.fromkeys([*env, *configured]))
 
@@ -125,7 +148,7 @@ def fetch_file(
         try:
             data = _read_from_mirror(mirror, name, timeout)
             verify_gz(data, expected)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             failures.append(f"  - {mirror}: {_describe(exc)}")
             continue
         atomic_write_bytes(target, data)
@@ -173,6 +196,14 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(data) != expected:
         raise MnistError(f"{name}: IDX sizes {shape} need {expected} bytes, file has {len(data)}")
     return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def idx_sha256(array: np.ndarray) -> str:
+    """SHA-256 of the IDX file that holds ``array`` (uint8): checks a cached parse."""
+    digest = hashlib.sha256(bytes([0, 0, 0x08, array.ndim]))
+    digest.update(np.asarray(array.shape, ">u4").tobytes())
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
 
 
 def read_idx_gz(path: str | os.PathLike, expected_sha256: str | None = None) -> np.ndarray:
@@ -231,7 +262,12 @@ class Mnist:
 
 
 def _cache_dir(data_dir: Path) -> Path:
-    if os.access(data_dir, os.W_OK):
+    """Beside the files where that folder is writable, else in the user's cache.
+
+    Write bits are checked as well as access(2), because root may write anywhere and
+    a folder shared read-only (a local mirror) must stay untouched.
+    """
+    if os.access(data_dir, os.W_OK) and data_dir.stat().st_mode & 0o222:
         return data_dir / ".twinnets-cache"
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "twinnets" / "mnist"
@@ -240,8 +276,9 @@ def _cache_dir(data_dir: Path) -> Path:
 def _load_raw(data_dir: Path, name: str) -> np.ndarray:
     """The parsed uint8 array of one file, from a cache keyed by the .gz bytes' hash.
 
-    The cache holds only arrays parsed from content that verified against the
-    canonical hash, so a hit is as trustworthy as a fresh parse, at a tenth of the cost.
+    A cached array is used only when the IDX bytes it stands for hash to the
+    canonical SHA-256, so a hit is as trustworthy as a fresh parse, at a fraction of
+    the cost (no gunzip).
     """
     gz_path = data_dir / name
     try:
@@ -254,9 +291,12 @@ def _load_raw(data_dir: Path, name: str) -> np.ndarray:
     cache = _cache_dir(data_dir) / f"{name.removesuffix('.gz')}.{key[:20]}.npy"
     if cache.exists():
         try:
-            return np.load(cache, allow_pickle=False)
-        except (OSError, ValueError):
+            array = np.load(cache, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
             pass  # unreadable cache: rebuild it below
+        else:
+            if array.dtype == np.uint8 and idx_sha256(array) == FILES[name]:
+                return array
     array = read_idx_gz(gz_path, FILES[name])
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)

@@ -305,7 +305,7 @@ def train(
             if not params.all_finite():
                 raise TrainingDiverged(
                     f"parameters became non-finite in epoch {epoch} ({config.describe()}); "
-                    "lower eta or use the scaled init"
+                    "lower eta (or lmbda)"
                 )
             cost, val, test = evaluate(params, data, config)
             metrics.append(EpochMetrics(epoch, cost, val, test, seconds))

@@ -1,0 +1,95 @@
+"""The command line, end to end on a small slice of the real data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from twinnets.cli import build_parser, main
+from twinnets.dumps import read_dump
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def common(mnist_workdir):
+    return ["train", "--mnist", str(mnist_workdir), "--n-train", "300", "--init-seed", "4"]
+
+
+def test_train_writes_a_dump_and_reports_each_epoch(tmp_path, capsys, common):
+    out = tmp_path / "w.parquet"
+    code, err = run(capsys, *common, "--epochs", "2", "--eta", "0.5", "--out", str(out))
+    assert code == 0
+    assert err.count("epoch ") == 3  # epochs 0, 1, 2
+    assert "validation" in err and "test" in err
+    dump = read_dump(out)
+    assert dump.config.eta == 0.5 and dump.config.epochs == 2 and dump.config.init_seed == 4
+
+
+def test_resume_continues_and_refuses_other_settings(tmp_path, capsys, common):
+    one, two, straight = tmp_path / "1.parquet", tmp_path / "2.parquet", tmp_path / "s.parquet"
+    assert run(capsys, *common, "--epochs", "1", "--out", str(one))[0] == 0
+    code, err = run(capsys, *common, "--epochs", "2", "--resume", str(one), "--out", str(two))
+    assert code == 0
+    assert err.count("epoch ") == 1  # only the new epoch is trained
+    assert run(capsys, *common, "--epochs", "2", "--out", str(straight))[0] == 0
+    assert (
+        read_dump(two).params.weights[0].tobytes()
+        == read_dump(straight).params.weights[0].tobytes()
+    )
+
+    bad = tmp_path / "bad.parquet"
+    code, err = run(
+        capsys, *common, "--epochs", "2", "--eta", "1.0", "--resume", str(one), "--out", str(bad)
+    )
+    assert code == 2
+    assert "cannot resume" in err and "eta=1.0" in err
+    assert not bad.exists()
+
+
+def test_missing_data_is_a_clear_error(tmp_path, capsys):
+    code, err = run(capsys, "train", "--mnist", str(tmp_path), "--out", str(tmp_path / "w.parquet"))
+    assert code == 2
+    assert "train-images-idx3-ubyte.gz is missing" in err and "fetch-mnist" in err
+
+
+def test_help_documents_every_option():
+    train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    for option in (
+        "--mnist",
+        "--sizes",
+        "--eta",
+        "--batch-size",
+        "--epochs",
+        "--init-seed",
+        "--order-seed",
+        "--cost",
+        "--lmbda",
+        "--init",
+        "--dtype",
+        "--n-train",
+        "--resume",
+        "--out",
+    ):
+        assert option in train_help
+
+
+def test_bad_sizes_are_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--mnist", ".", "--out", "x", "--sizes", "784,thirty,10"])
+    assert "comma-separated integers" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    out = subprocess.run(
+        [sys.executable, "-m", "twinnets.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.startswith("twinnets ")

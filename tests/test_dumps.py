@@ -1,0 +1,188 @@
+"""Parquet weight dumps: exact round trip, provenance, clear errors, hive trees."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from twinnets import __version__, dumps
+from twinnets.dumps import DumpError, read_dump, read_metadata, write_dump
+from twinnets.mnist import FILES
+from twinnets.network import TrainConfig, TrainedNetwork, init_params, train
+
+SIZES = (784, 30, 10)
+
+
+@pytest.fixture(scope="module")
+def trained(mnist_workdir):
+    from twinnets.mnist import load_mnist
+
+    data = load_mnist(mnist_workdir, n_train=500)
+    return {
+        dtype: train(TrainConfig(n_train=500, epochs=2, dtype=dtype), data)
+        for dtype in ("float64", "float32")
+    }
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_round_trip_is_bitwise(tmp_path, trained, dtype):
+    net = trained[dtype]
+    path = tmp_path / "w.parquet"
+    write_dump(path, net, FILES)
+    back = read_dump(path)
+    assert back.config == net.config
+    for a, b in zip(
+        back.params.weights + back.params.biases, net.params.weights + net.params.biases
+    ):
+        assert a.dtype == np.dtype(dtype)
+        assert a.tobytes() == b.tobytes()
+    assert back.network.metrics == net.metrics
+
+
+def test_long_format_columns_and_nielsens_convention(tmp_path, trained):
+    net = trained["float64"]
+    path = tmp_path / "w.parquet"
+    write_dump(path, net, FILES)
+    table = pq.read_table(path)
+    assert table.schema.names == ["layer", "param", "row", "col", "value"]
+    assert [f.type for f in table.schema] == [
+        pa.int16(),
+        pa.string(),
+        pa.int32(),
+        pa.int32(),
+        pa.float64(),
+    ]
+    assert table.num_rows == 784 * 30 + 30 + 30 * 10 + 10
+    df = table.to_pandas()
+    # weight[row j, col k] connects neuron k of the previous layer to neuron j
+    w = df[(df.layer == 2) & (df.param == "weight") & (df.row == 7) & (df.col == 21)].value
+    assert w.item() == net.params.weights[1][7, 21]
+    biases = df[df.param == "bias"]
+    assert (biases.col == 0).all()
+    assert biases[biases.layer == 1].value.to_numpy().tobytes() == net.params.biases[0].tobytes()
+
+
+def test_metadata_holds_the_provenance(tmp_path, trained):
+    net = trained["float64"]
+    path = tmp_path / "w.parquet"
+    write_dump(path, net, FILES)
+    meta = read_metadata(path)
+    for key, value in net.config.to_dict().items():
+        assert meta[key] == value
+    assert meta["data_sha256"] == FILES
+    assert [m["epoch"] for m in meta["metrics"]] == [0, 1, 2]
+    assert set(meta["metrics"][0]) == {
+        "epoch",
+        "train_cost",
+        "validation_accuracy",
+        "test_accuracy",
+        "seconds",
+    }
+    assert meta["twinnets_version"] == __version__
+    assert meta["numpy_version"] == np.__version__
+    assert "git_commit" in meta
+
+
+def test_write_is_atomic(tmp_path, trained, monkeypatch):
+    path = tmp_path / "w.parquet"
+    write_dump(path, trained["float64"], FILES)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(dumps.pq, "write_table", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_dump(path, trained["float32"], FILES)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["w.parquet"]
+
+
+def test_corrupt_truncated_and_foreign_files_name_the_path(tmp_path, trained):
+    good = tmp_path / "good.parquet"
+    write_dump(good, trained["float64"], FILES)
+    data = good.read_bytes()
+
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(data[: len(data) // 2])
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"not parquet at all" * 10)
+    foreign = tmp_path / "foreign.parquet"
+    pq.write_table(pa.table({"x": [1, 2, 3]}), foreign)
+    for path in (truncated, garbage, foreign):
+        with pytest.raises(DumpError, match=str(path)):
+            read_dump(path)
+    with pytest.raises(DumpError, match="not a twinnets dump"):
+        read_dump(foreign)
+
+    # right metadata, wrong rows: an entry missing
+    table = pq.read_table(good)
+    short = tmp_path / "short.parquet"
+    pq.write_table(table.slice(1), short)
+    with pytest.raises(DumpError, match=f"{short}.*do not fit"):
+        read_dump(short)
+
+
+def test_hive_tree_reads_as_one_table(tmp_path, mnist_workdir):
+    import duckdb
+
+    from twinnets.mnist import load_mnist
+
+    data = load_mnist(mnist_workdir, n_train=200)
+    for eta in (0.5, 3.0):
+        for seed in (0, 1):
+            config = TrainConfig(eta=eta, init_seed=seed, order_seed=seed, n_train=200, epochs=1)
+            path = (
+                tmp_path
+                / "sizes=784-30-10"
+                / f"eta={eta}"
+                / f"init_seed={seed}"
+                / f"order_seed={seed}"
+                / "epochs=1"
+                / "weights.parquet"
+            )
+            write_dump(path, train(config, data), FILES)
+    rows_per_net = 784 * 30 + 30 + 300 + 10
+
+    table = ds.dataset(tmp_path, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 4 * rows_per_net
+    assert set(table.schema.names) >= {"layer", "param", "row", "col", "value", "eta", "init_seed"}
+    counts = table.group_by(["eta", "init_seed"]).aggregate([("value", "count")])
+    assert sorted(counts["value_count"].to_pylist()) == [rows_per_net] * 4
+
+    con = duckdb.connect()
+    got = con.execute(
+        "SELECT eta, init_seed, count(*) FROM read_parquet(?, hive_partitioning = true) "
+        "GROUP BY ALL ORDER BY ALL",
+        [str(tmp_path / "**" / "*.parquet")],
+    ).fetchall()
+    assert [(float(e), int(s), n) for e, s, n in got] == [
+        (0.5, 0, rows_per_net),
+        (0.5, 1, rows_per_net),
+        (3.0, 0, rows_per_net),
+        (3.0, 1, rows_per_net),
+    ]
+    # one weight read through DuckDB equals the one in the dump, bit for bit
+    expected = read_dump(path).params.weights[0][3, 400]
+    value = con.execute(
+        "SELECT value FROM read_parquet(?, hive_partitioning = true) WHERE eta = 3.0 AND init_seed = 1 "
+        "AND layer = 1 AND param = 'weight' AND row = 3 AND col = 400",
+        [str(tmp_path / "**" / "*.parquet")],
+    ).fetchone()[0]
+    assert value == expected
+
+
+def test_epoch_zero_dump_is_the_init(tmp_path):
+    config = TrainConfig(epochs=0)
+    net = TrainedNetwork(config, init_params(config), [])
+    write_dump(tmp_path / "w.parquet", net, FILES)
+    back = read_dump(tmp_path / "w.parquet")
+    assert back.params.weights[0].tobytes() == init_params(config).weights[0].tobytes()
+    assert json.loads(json.dumps(back.metadata))["epochs"] == 0
+    assert dataclasses.replace(back.config, epochs=5).same_network(back.config)

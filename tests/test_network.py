@@ -1,0 +1,201 @@
+"""The trainer: Nielsen's arithmetic, the randomness protocol, resume and determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from threadpoolctl import threadpool_limits
+
+from twinnets.mnist import load_mnist, scale_pixels
+from twinnets.network import (
+    Params,
+    TrainConfig,
+    TrainingDiverged,
+    epoch_order,
+    init_params,
+    sgd_epoch,
+    train,
+)
+
+SMALL = 3_000
+
+
+@pytest.fixture(scope="module")
+def small_data(mnist_workdir):
+    return load_mnist(mnist_workdir, n_train=SMALL)
+
+
+@pytest.fixture(scope="module")
+def full_data(mnist_workdir):
+    return load_mnist(mnist_workdir)
+
+
+def assert_bitwise_equal(a: Params, b: Params) -> None:
+    for x, y in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
+        assert x.dtype == y.dtype
+        assert x.tobytes() == y.tobytes()
+
+
+def test_init_follows_the_documented_protocol():
+    config = TrainConfig(sizes=(784, 30, 10), init_seed=7)
+    rng = np.random.default_rng(7)
+    biases = [rng.standard_normal(30), rng.standard_normal(10)]
+    weights = [rng.standard_normal((30, 784)), rng.standard_normal((10, 30))]
+    assert_bitwise_equal(init_params(config), Params(weights, biases))
+    scaled = init_params(dataclasses.replace(config, init="scaled"))
+    assert np.array_equal(scaled.weights[0], weights[0] / np.sqrt(784))
+    assert np.array_equal(scaled.biases[1], biases[1])
+
+
+def test_epoch_order_follows_the_documented_protocol():
+    expected = np.random.default_rng([3, 5]).permutation(100)
+    assert np.array_equal(epoch_order(3, 5, 100), expected)
+    assert not np.array_equal(epoch_order(3, 5, 100), epoch_order(3, 6, 100))
+
+
+def reference_epoch(params: Params, pixels, labels, order, config: TrainConfig) -> Params:
+    """Nielsen's update_mini_batch/backprop, one sample at a time, column vectors."""
+    w = [x.copy() for x in params.weights]
+    b = [x.copy()[:, None] for x in params.biases]
+    for start in range(0, len(order), config.batch_size):
+        batch = order[start : start + config.batch_size]
+        nabla_w = [np.zeros_like(x) for x in w]
+        nabla_b = [np.zeros_like(x) for x in b]
+        for i in batch:
+            a = scale_pixels(pixels[i], "float64")[:, None]
+            y = np.zeros((10, 1))
+            y[labels[i]] = 1.0
+            activations = [a]
+            for wl, bl in zip(w, b):
+                activations.append(expit(wl @ activations[-1] + bl))
+            out = activations[-1]
+            delta = (out - y) * out * (1 - out)
+            for layer in range(len(w) - 1, -1, -1):
+                nabla_w[layer] += delta @ activations[layer].T
+                nabla_b[layer] += delta
+                if layer:
+                    prev = activations[layer]
+                    delta = (w[layer].T @ delta) * prev * (1 - prev)
+        w = [x - (config.eta / len(batch)) * nw for x, nw in zip(w, nabla_w)]
+        b = [x - (config.eta / len(batch)) * nb for x, nb in zip(b, nabla_b)]
+    return Params(w, [x[:, 0] for x in b])
+
+
+def test_vectorised_epoch_matches_nielsens_per_sample_loop(small_data):
+    config = TrainConfig(n_train=300, epochs=1)
+    order = epoch_order(config.order_seed, 1, config.n_train)
+    pixels = small_data.train.pixels[: config.n_train]
+    labels = small_data.train.labels[: config.n_train]
+    start = init_params(config)
+    expected = reference_epoch(start, pixels, labels, order, config)
+    got = start.copy()
+    sgd_epoch(got, pixels, np.eye(10)[labels], order, config)
+    for x, y in zip(got.weights + got.biases, expected.weights + expected.biases):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-10)
+    # and the update really moved the parameters (a no-op trainer would pass the above otherwise)
+    assert np.abs(got.weights[1] - start.weights[1]).max() > 1e-2
+
+
+def test_resume_is_bitwise_identical_to_training_straight(small_data):
+    config = TrainConfig(n_train=SMALL, epochs=3)
+    straight = train(config, small_data)
+    first = train(dataclasses.replace(config, epochs=1), small_data)
+    resumed = train(config, small_data, resume=first)
+    assert_bitwise_equal(straight.params, resumed.params)
+    assert [m.epoch for m in resumed.metrics] == [0, 1, 2, 3]
+    assert resumed.metrics[3].test_accuracy == straight.metrics[3].test_accuracy
+
+
+def test_resume_refuses_other_settings(small_data):
+    first = train(TrainConfig(n_train=SMALL, epochs=1), small_data)
+    with pytest.raises(ValueError, match=r"different settings(.|\n)*eta=0.5"):
+        train(TrainConfig(n_train=SMALL, epochs=2, eta=0.5), small_data, resume=first)
+    with pytest.raises(ValueError, match="more than the 0 requested"):
+        train(TrainConfig(n_train=SMALL, epochs=0), small_data, resume=first)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_same_bits_whatever_the_blas_thread_count(small_data, dtype):
+    config = TrainConfig(n_train=SMALL, epochs=2, dtype=dtype, init_seed=1, order_seed=2)
+    results = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            results.append(train(config, small_data).params)
+    assert results[0].weights[0].dtype == np.dtype(dtype)
+    assert_bitwise_equal(*results)
+
+
+def test_different_seeds_give_different_networks(small_data):
+    a = train(TrainConfig(n_train=SMALL, epochs=1, init_seed=0, order_seed=0), small_data)
+    b = train(TrainConfig(n_train=SMALL, epochs=1, init_seed=0, order_seed=1), small_data)
+    assert not np.array_equal(a.params.weights[0], b.params.weights[0])
+
+
+def test_dead_pixels_keep_their_initial_weights(full_data):
+    dead = (full_data.train.pixels == 0).all(axis=0)
+    assert dead.sum() == 67
+    config = TrainConfig(epochs=1)
+    trained = train(config, full_data)
+    start = init_params(config)
+    w, w0 = trained.params.weights[0], start.weights[0]
+    assert w[:, dead].tobytes() == w0[:, dead].tobytes()
+    assert (w[:, ~dead] != w0[:, ~dead]).mean() > 0.99
+
+
+def test_learns_and_reports_metrics(small_data):
+    config = TrainConfig(n_train=SMALL, epochs=3)
+    net = train(config, small_data)
+    assert [m.epoch for m in net.metrics] == [0, 1, 2, 3]
+    assert net.metrics[0].test_accuracy < 0.2
+    assert net.metrics[-1].validation_accuracy > 0.6
+    assert net.metrics[-1].train_cost < net.metrics[0].train_cost
+    assert all(m.seconds > 0 for m in net.metrics[1:])
+
+
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
+def test_l2_and_costs_train(small_data, cost):
+    net = train(
+        TrainConfig(n_train=SMALL, epochs=2, cost=cost, lmbda=5.0, init="scaled"), small_data
+    )
+    assert net.metrics[-1].validation_accuracy > 0.6
+    unregularised = train(
+        TrainConfig(n_train=SMALL, epochs=2, cost=cost, init="scaled"), small_data
+    )
+    # L2 shrinks the weights, including the dead-pixel columns that no gradient touches
+    assert np.linalg.norm(net.params.weights[0]) < np.linalg.norm(unregularised.params.weights[0])
+
+
+def test_divergence_stops_with_the_settings_named(small_data):
+    config = TrainConfig(n_train=500, epochs=2, eta=1e200, lmbda=1e200, cost="cross-entropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # overflow must not spray RuntimeWarnings
+        with pytest.raises(TrainingDiverged, match=r"non-finite in epoch 1 .*eta=1e\+200"):
+            train(config, small_data)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("eta", 0.0, "eta must be a positive"),
+        ("eta", float("nan"), "eta must be a positive"),
+        ("batch_size", 0, "batch_size"),
+        ("epochs", -1, "epochs"),
+        ("cost", "hinge", "cost must be one of"),
+        ("init", "xavier", "init must be one of"),
+        ("dtype", "float16", "dtype must be one of"),
+        ("sizes", (784,), "sizes"),
+        ("lmbda", -1.0, "lmbda"),
+    ],
+)
+def test_bad_settings_are_named(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value})
+
+
+def test_n_train_beyond_the_data_is_an_error(small_data):
+    with pytest.raises(ValueError, match="holds only 3000"):
+        train(TrainConfig(n_train=SMALL + 1, epochs=1), small_data)

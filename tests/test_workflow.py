@@ -1,0 +1,224 @@
+"""The Snakemake workflow end to end on the smoke config, and what each change reruns."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import twinnets
+from twinnets.dumps import read_dump
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs")
+
+
+def make_copy(dest: Path, mnist_dir: Path) -> Path:
+    """A private copy of the workflow and of the twinnets package, on the smoke config."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / part)
+    # a private package copy, so tests can edit its code without touching the real one
+    shutil.copytree(
+        Path(twinnets.__file__).parent,
+        dest / "twinnets",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    config = yaml.safe_load((dest / "config" / "smoke.yaml").read_text())
+    config["mnist"] = {"mirrors": [str(mnist_dir)]}  # never the network
+    (dest / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+    return dest
+
+
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, **kwargs
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(workdir)}
+    env.pop(twinnets.mnist.MIRROR_ENV, None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--configfile",
+        "config/test.yaml",
+        *args,
+    ]
+    result = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def planned(workdir: Path, config_file: str = "config/test.yaml") -> dict[str, int]:
+    """Jobs per rule that a dry run schedules ({} when nothing is to be done)."""
+    out = snakemake(workdir, "-n", "--configfile", config_file)
+    text = out.stdout + out.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def set_config(workdir: Path, name: str, **overrides) -> str:
+    config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    for key, value in overrides.items():
+        section, field = key.split("__")
+        config.setdefault(section, {})[field] = value
+    (workdir / "config" / name).write_text(yaml.safe_dump(config))
+    return f"config/{name}"
+
+
+@pytest.fixture(scope="module")
+def completed(tmp_path_factory, mnist_dir) -> Path:
+    """The smoke workflow, run once to the end."""
+    workdir = make_copy(tmp_path_factory.mktemp("workflow"), mnist_dir)
+    snakemake(workdir)
+    return workdir
+
+
+def weights(workdir: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(workdir)): read_dump(p).params.weights[0].tobytes()
+        for p in sorted((workdir / "results" / "weights").rglob("weights.parquet"))
+    }
+
+
+def test_smoke_run_produces_the_grid_and_tables(completed):
+    dumps = sorted((completed / "results" / "weights").rglob("weights.parquet"))
+    assert len(dumps) == 4 * 3  # crossed 2 x 2 seeds, checkpoints 0, 1, 2
+    assert (
+        completed
+        / "results/weights/sizes=784-30-10/eta=3.0/init_seed=1/order_seed=0/epochs=2/weights.parquet"
+    ).exists()
+    import pandas as pd
+
+    table = pd.read_csv(completed / "results/tables/divergence.csv")
+    assert len(table) == 3 * 6  # 6 pairs per checkpoint
+    assert set(table.pair_kind) == {"same_init", "same_order", "both_differ"}
+    at0 = table[table.epochs == 0]
+    # at the init, pairs that share the init seed are identical, the rest random
+    assert (at0[at0.pair_kind == "same_init"].distance_all == 0).all()
+    assert (abs(at0[at0.pair_kind != "same_init"].relative_weight1 - 2**0.5) < 0.02).all()
+    for rule in ("download_mnist", "divergence_table"):
+        assert (completed / "logs" / f"{rule}.log").exists()
+        assert (completed / "benchmarks" / f"{rule}.tsv").exists()
+    log = (
+        completed / "logs/train/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=2.log"
+    ).read_text()
+    assert "epoch   2" in log and "epoch   1" not in log  # resumed from checkpoint 1
+
+
+def test_a_complete_run_has_nothing_left_to_do(completed):
+    assert planned(completed) == {}
+
+
+def test_b_a_new_eta_trains_only_the_new_networks(completed):
+    config = set_config(completed, "more-etas.yaml", grid__etas=[3.0, 0.5])
+    assert planned(completed, config) == {
+        "train": 4 * 3,
+        "divergence": 3,
+        "divergence_table": 1,
+        "all": 1,
+    }
+
+
+def test_c_a_larger_checkpoint_trains_only_the_extension(completed):
+    config = set_config(completed, "more-epochs.yaml", grid__epochs=[0, 1, 2, 4])
+    assert planned(completed, config) == {
+        "train": 4,
+        "divergence": 1,
+        "divergence_table": 1,
+        "all": 1,
+    }
+
+
+@pytest.fixture
+def editable(completed, tmp_path):
+    """A completed run whose package copy a test may edit."""
+    workdir = tmp_path / "run"
+    shutil.copytree(completed, workdir, symlinks=True)
+    return workdir
+
+
+def test_d_editing_the_trainer_reruns_training(editable):
+    with open(editable / "twinnets" / "network.py", "a") as fh:
+        fh.write("\n# an edit\n")
+    plan = planned(editable)
+    assert plan["train"] == 12 and plan["divergence"] == 3
+    assert "download_mnist" not in plan
+
+
+def test_d_editing_the_analysis_reruns_only_the_analysis(editable):
+    with open(editable / "twinnets" / "distances.py", "a") as fh:
+        fh.write("\n# an edit\n")
+    assert planned(editable) == {"divergence": 3, "divergence_table": 1, "all": 1}
+
+
+def test_same_config_same_bits(completed, tmp_path, mnist_dir):
+    again = make_copy(tmp_path / "again", mnist_dir)
+    snakemake(again)
+    assert weights(again) == weights(completed)
+
+
+def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
+    # a grid slow enough to be caught mid-way: full training set
+    workdir = make_copy(tmp_path, mnist_dir)
+    set_config(workdir, "test.yaml", data__n_train=50000, grid__epochs=[0, 3])
+    env = {**os.environ, "PYTHONPATH": str(workdir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "config/test.yaml"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log = workdir / "logs/train/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=3.log"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and "epoch   1" not in (
+        log.read_text() if log.exists() else ""
+    ):
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # like a power cut: no chance to clean up
+    proc.wait()
+    assert "epoch   1" in log.read_text(), "the job was not caught mid-way"
+    killed = log.with_suffix("").as_posix().replace("/logs/train/", "/results/weights/")
+    assert not Path(killed, "weights.parquet").exists()
+    for dump in (workdir / "results" / "weights").rglob("weights.parquet"):
+        read_dump(dump)  # every file under its final name is complete
+    snakemake(workdir, "--unlock")  # the killed Snakemake left its lock, as after a power cut
+    assert planned(workdir)["train"] >= 1
+    snakemake(workdir)  # no --rerun-incomplete needed: no half-written output exists
+    assert planned(workdir) == {}
+
+
+def test_bad_config_is_rejected_before_any_job_with_the_key_named(tmp_path, mnist_dir):
+    workdir = make_copy(tmp_path, mnist_dir)
+    cases = {
+        "neg-eta.yaml": ({"grid__etas": [-1.0]}, "etas"),
+        "frac-epochs.yaml": ({"grid__epochs": [0, 1.5]}, "epochs"),
+        "dup-seeds.yaml": ({"grid__init_seeds": [1, 1]}, "init_seeds"),
+        "empty.yaml": ({"grid__etas": []}, "etas"),
+        "first.yaml": ({"grid__sizes": [[785, 30, 10]]}, "sizes"),
+        "last.yaml": ({"grid__sizes": [[784, 30, 9]]}, "grid.sizes[0]"),
+        "unknown.yaml": ({"train__learning_rate": 3.0}, "learning_rate"),
+    }
+    for name, (overrides, key) in cases.items():
+        config = set_config(workdir, name, **overrides)
+        result = snakemake(workdir, "-n", "--configfile", config, check=False)
+        assert result.returncode != 0, name
+        assert key in result.stdout + result.stderr, (name, result.stderr[-2000:])
+    assert not (workdir / "results").exists()

@@ -68,10 +68,17 @@ def split_mirror_list(value: str) -> list[str]:
     pieces = [p.strip() for p in value.split(os.pathsep)]
     mirrors: list[str] = []
     for piece in pieces:
-        if mirrors and piece.startswith("//") and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]+", mirrors[-1]):
+        if (
+            mirrors
+            and piece.startswith("//")
+            and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]+", mirrors[-1])
+        ):
             mirrors[-1] += ":" + piece  # "https" + "//host/..."
-        elif mirrors and "://" in mirrors[-1] and re.match(r"\d+(/|$)", piece) and (
-            mirrors[-1].count(":") == 1
+        elif (
+            mirrors
+            and "://" in mirrors[-1]
+            and re.match(r"\d+(/|$)", piece)
+            and (mirrors[-1].count(":") == 1)
         ):
             mirrors[-1] += ":" + piece  # "http://host" + "8080/mnist/"
         else:

@@ -22,5 +22,5 @@ rule all:
     default_target: True
     input:
         all_weights(config),
-        "results/tables/divergence.parquet",
-        "results/tables/divergence.csv",
+        rules.gather_tables.output,
+        rules.answer.output,

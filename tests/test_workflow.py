@@ -97,22 +97,38 @@ def weights(workdir: Path) -> dict[str, bytes]:
 
 
 def test_smoke_run_produces_the_grid_and_tables(completed):
+    import pandas as pd
+
     dumps = sorted((completed / "results" / "weights").rglob("weights.parquet"))
     assert len(dumps) == 4 * 3  # crossed 2 x 2 seeds, checkpoints 0, 1, 2
     assert (
         completed
         / "results/weights/sizes=784-30-10/eta=3.0/init_seed=1/order_seed=0/epochs=2/weights.parquet"
     ).exists()
-    import pandas as pd
-
-    table = pd.read_csv(completed / "results/tables/divergence.csv")
-    assert len(table) == 3 * 6  # 6 pairs per checkpoint
-    assert set(table.pair_kind) == {"same_init", "same_order", "both_differ"}
-    at0 = table[table.epochs == 0]
+    tables = completed / "results" / "tables"
+    pairs = pd.read_parquet(tables / "pairs.parquet")
+    assert len(pairs) == 3 * 6  # 6 pairs per checkpoint
+    assert pairs.equals(pd.read_csv(tables / "pairs.csv").astype(pairs.dtypes))
+    assert set(pairs.pair_kind) == {"same_init", "same_order", "both_differ"}
+    at0 = pairs[pairs.epochs == 0]
     # at the init, pairs that share the init seed are identical, the rest random
     assert (at0[at0.pair_kind == "same_init"].distance_all == 0).all()
     assert (abs(at0[at0.pair_kind != "same_init"].relative_weight1 - 2**0.5) < 0.02).all()
-    for rule in ("download_mnist", "divergence_table"):
+    assert (pairs.relative_signed <= pairs.relative_all + 1e-12).all()
+    assert pairs.barrier_computed.all()  # 6 pairs per group, under the default budget
+    networks = pd.read_parquet(tables / "networks.parquet")
+    assert len(networks) == 12
+    assert (networks[networks.epochs == 0].distance_from_init == 0).all()
+    curves = pd.read_parquet(tables / "curves.parquet")
+    assert len(curves) == 18 * 2 * 25  # every pair, raw and aligned, 25 points
+    summary = pd.read_csv(tables / "summary.csv")
+    assert len(summary) == 3 * 3 and (summary.n_pairs == 2).all()
+    answer = (completed / "results" / "answer.md").read_text()
+    assert (
+        f"{pairs[pairs.epochs == 2].pair_kind.isin(['same_order', 'both_differ']).sum()} pairs"
+        in answer
+    )
+    for rule in ("download_mnist", "gather_tables", "answer"):
         assert (completed / "logs" / f"{rule}.log").exists()
         assert (completed / "benchmarks" / f"{rule}.tsv").exists()
     log = (
@@ -129,8 +145,9 @@ def test_b_a_new_eta_trains_only_the_new_networks(completed):
     config = set_config(completed, "more-etas.yaml", grid__etas=[3.0, 0.5])
     assert planned(completed, config) == {
         "train": 4 * 3,
-        "divergence": 3,
-        "divergence_table": 1,
+        "analyze": 3,
+        "gather_tables": 1,
+        "answer": 1,
         "all": 1,
     }
 
@@ -139,8 +156,9 @@ def test_c_a_larger_checkpoint_trains_only_the_extension(completed):
     config = set_config(completed, "more-epochs.yaml", grid__epochs=[0, 1, 2, 4])
     assert planned(completed, config) == {
         "train": 4,
-        "divergence": 1,
-        "divergence_table": 1,
+        "analyze": 1,
+        "gather_tables": 1,
+        "answer": 1,
         "all": 1,
     }
 
@@ -157,14 +175,20 @@ def test_d_editing_the_trainer_reruns_training(editable):
     with open(editable / "twinnets" / "network.py", "a") as fh:
         fh.write("\n# an edit\n")
     plan = planned(editable)
-    assert plan["train"] == 12 and plan["divergence"] == 3
+    assert plan["train"] == 12 and plan["analyze"] == 3
     assert "download_mnist" not in plan
 
 
 def test_d_editing_the_analysis_reruns_only_the_analysis(editable):
     with open(editable / "twinnets" / "distances.py", "a") as fh:
         fh.write("\n# an edit\n")
-    assert planned(editable) == {"divergence": 3, "divergence_table": 1, "all": 1}
+    assert planned(editable) == {"analyze": 3, "gather_tables": 1, "answer": 1, "all": 1}
+
+
+def test_d_editing_the_answer_reruns_only_the_answer(editable):
+    with open(editable / "twinnets" / "answer.py", "a") as fh:
+        fh.write("\n# an edit\n")
+    assert planned(editable) == {"answer": 1, "all": 1}
 
 
 def test_same_config_same_bits(completed, tmp_path, mnist_dir):

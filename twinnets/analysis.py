@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from twinnets import alignment, barriers, similarity
+from twinnets._io import write_frame
 from twinnets.distances import flatten, raw_distances, relative_distance
 from twinnets.dumps import Dump, read_dump
 from twinnets.mnist import Mnist, load_mnist
@@ -102,11 +103,15 @@ class _Network:
     first_layer: barriers.FirstLayer | None = None
 
 
-def _prepare(dump: Dump, init: Dump, x_val: np.ndarray, x_test: np.ndarray) -> _Network:
+def _prepare(dump: Dump, init: Dump | None, x_val: np.ndarray, x_test: np.ndarray) -> _Network:
     params = dump.params.astype(np.float64)
+    nan = Params(
+        [np.full_like(w, np.nan) for w in params.weights],
+        [np.full_like(b, np.nan) for b in params.biases],
+    )
     return _Network(
         dump=dataclasses.replace(dump, network=dataclasses.replace(dump.network, params=params)),
-        init=init.params.astype(np.float64),
+        init=init.params.astype(np.float64) if init is not None else nan,
         hidden_validation=alignment.hidden_activations(params, x_val),
         outputs_test=network_outputs(params, x_test),
     )
@@ -114,20 +119,26 @@ def _prepare(dump: Dump, init: Dump, x_val: np.ndarray, x_test: np.ndarray) -> _
 
 def analyze_group(
     dump_paths: Sequence[str | os.PathLike],
-    init_paths: Sequence[str | os.PathLike],
     mnist_dir: str | os.PathLike,
+    init_paths: Sequence[str | os.PathLike] | None = None,
     barrier_pairs: int = BARRIER_PAIRS,
 ) -> GroupAnalysis:
-    """All metrics of one group. ``init_paths[i]`` is the epochs=0 dump of network i."""
+    """All metrics of a group of networks of the same sizes (usually same eta and epochs).
+
+    ``init_paths[i]``, the epochs=0 dump of network i, adds the distances from init;
+    without it those columns are NaN.
+    """
     dumps = [read_dump(p) for p in dump_paths]
-    inits = [read_dump(p) for p in init_paths]
+    inits = [read_dump(p) for p in init_paths] if init_paths is not None else None
     _check_group(dumps, inits)
     config = dumps[0].config
-    data = load_mnist(mnist_dir, n_train=config.n_train)
+    # pixels dead for every network: zero in the largest training set used
+    n_train = max(d.config.n_train for d in dumps)
+    data = load_mnist(mnist_dir, n_train=n_train)
     x_val = data.validation.images("float64")
     x_test = data.test.images("float64")
-    nets = [_prepare(d, i, x_val, x_test) for d, i in zip(dumps, inits, strict=True)]
-    dead = dead_pixels(data, config.n_train)
+    nets = [_prepare(d, inits[k] if inits else None, x_val, x_test) for k, d in enumerate(dumps)]
+    dead = dead_pixels(data, n_train)
     n_hidden = len(config.sizes) - 2
 
     grams = [
@@ -142,7 +153,9 @@ def analyze_group(
     kinds = [pair_kind(nets[i].dump, nets[j].dump) for i, j in index_pairs]
     with_barrier = set(barriers.select_barrier_pairs(index_pairs, kinds, barrier_pairs))
     barrier_data = (
-        barriers.BarrierData.from_mnist(data, n_train_available=config.n_train)
+        barriers.BarrierData.from_mnist(
+            data, n_train_available=min(d.config.n_train for d in dumps)
+        )
         if with_barrier
         else None
     )
@@ -239,7 +252,7 @@ def analyze_group(
         rows.append(row)
 
     pairs = pd.DataFrame(rows)
-    networks = _network_table(nets)
+    networks = _network_table(nets).assign(dead_pixels=int(dead.sum()))
     curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
     return GroupAnalysis(pairs, networks, curves_table)
 
@@ -289,12 +302,16 @@ def _empty_curves() -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _check_group(dumps: list[Dump], inits: list[Dump]) -> None:
+def _check_group(dumps: list[Dump], inits: list[Dump] | None) -> None:
+    if len(dumps) < 2:
+        raise ValueError("comparing needs at least two networks")
+    sizes = {d.config.sizes for d in dumps}
+    if len(sizes) != 1:
+        raise ValueError(f"only networks of the same sizes can be compared, got {sorted(sizes)}")
+    if inits is None:
+        return
     if len(dumps) != len(inits):
         raise ValueError(f"{len(dumps)} dumps but {len(inits)} init dumps")
-    keys = {(d.config.sizes, d.config.eta, d.config.epochs) for d in dumps}
-    if len(keys) != 1:
-        raise ValueError(f"dumps of one group must share sizes, eta and epochs, got {sorted(keys)}")
     for d, i in zip(dumps, inits, strict=True):
         if i.config.epochs != 0 or not d.config.same_network(i.config):
             raise ValueError(f"{i.path} is not the epochs=0 dump of {Path(d.path)}")
@@ -317,3 +334,24 @@ def summary_table(pairs: pd.DataFrame) -> pd.DataFrame:
     counts = pairs.groupby(keys, sort=True).size().rename("n_pairs")
     out = pd.concat([counts, mean, std], axis=1).reset_index()
     return out
+
+
+def gather_tables(
+    pair_paths: Sequence[str | os.PathLike],
+    network_paths: Sequence[str | os.PathLike],
+    curve_paths: Sequence[str | os.PathLike],
+    out: object,
+) -> None:
+    """Concatenate the groups' tables; write pairs, networks, curves and the summary.
+
+    ``out`` has attributes ``pairs``, ``networks``, ``curves`` (Parquet), ``pairs_csv``
+    and ``summary`` (CSV), as a Snakemake output object does.
+    """
+    pairs = pd.concat([pd.read_parquet(p) for p in pair_paths], ignore_index=True)
+    networks = pd.concat([pd.read_parquet(p) for p in network_paths], ignore_index=True)
+    curves = pd.concat([pd.read_parquet(p) for p in curve_paths], ignore_index=True)
+    write_frame(pairs, out.pairs)
+    write_frame(pairs, out.pairs_csv)
+    write_frame(networks, out.networks)
+    write_frame(curves, out.curves)
+    write_frame(summary_table(pairs), out.summary)

@@ -61,6 +61,54 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+COMPARE_KEYS = {
+    "raw_distance": "distance_all",
+    "raw_relative_distance": "relative_all",
+    "aligned_distance": "distance_signed",
+    "aligned_relative_distance": "relative_signed",
+    "permutation_aligned_distance": "distance_permutation",
+    "activation_aligned_distance": "distance_activation",
+    "dead_pixel_share": "dead_share_all",
+    "cka": "cka_linear",
+    "cka_debiased": "cka_debiased",
+    "matched_unit_correlation": "matched_corr_mean",
+    "agreement": "agreement",
+    "a_errors_shared": "a_errors_shared",
+    "b_errors_shared": "b_errors_shared",
+    "tv_distance": "tv_distance",
+    "barrier_raw": "barrier_test_error_raw",
+    "barrier_aligned": "barrier_test_error_aligned",
+    "barrier_cost_raw": "barrier_train_cost_raw",
+    "barrier_cost_aligned": "barrier_train_cost_aligned",
+}
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from threadpoolctl import threadpool_limits
+
+    from twinnets.analysis import analyze_group
+
+    with threadpool_limits(args.threads):
+        result = analyze_group([args.a, args.b], args.mnist, barrier_pairs=1)
+    row = result.pairs.iloc[0]
+    metrics = {key: float(row[column]) for key, column in COMPARE_KEYS.items()}
+    accuracy = dict(zip("ab", result.networks.test_accuracy.astype(float), strict=True))
+    if args.json:
+        print(json.dumps({**metrics, "a_test_accuracy": accuracy["a"],
+                          "b_test_accuracy": accuracy["b"]}, indent=2))  # fmt: skip
+        return 0
+    print(f"A: {args.a}  (test accuracy {accuracy['a']:.4f})")
+    print(f"B: {args.b}  (test accuracy {accuracy['b']:.4f})")
+    width = max(map(len, metrics))
+    for key, value in metrics.items():
+        print(f"  {key:<{width}}  {value:.6g}")
+    print("distances over all parameters; aligned = hidden-unit permutation + sign flips;")
+    print("barriers: test error (cost: training cost) above the chord along the straight line")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinnets",
@@ -126,6 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--out", required=True, metavar="DUMP.parquet", help="where to write the dump")
     tr.set_defaults(func=_train)
+
+    cmp = sub.add_parser(
+        "compare",
+        help="how different two trained networks really are",
+        description="Raw and symmetry-aligned distances, representation and function "
+        "similarity, and loss barriers between two dumps of the same sizes.",
+    )
+    cmp.add_argument("a", metavar="A.parquet", help="the first network's dump")
+    cmp.add_argument("b", metavar="B.parquet", help="the second network's dump")
+    cmp.add_argument("--mnist", required=True, help="folder holding the four MNIST .gz files")
+    cmp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cmp.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
+    cmp.set_defaults(func=_compare)
     return parser
 
 

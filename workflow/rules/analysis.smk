@@ -1,12 +1,44 @@
-rule divergence:
+rule analyze:
     input:
-        group_weights,
+        weights=group_weights,
+        inits=group_inits,
+        mnist=rules.download_mnist.output,
     output:
-        parquet="results/tables/divergence/sizes={sizes}/eta={eta}/epochs={epochs}/divergence.parquet",
+        pairs=GROUP_TABLE.format(table="pairs"),
+        networks=GROUP_TABLE.format(table="networks"),
+        curves=GROUP_TABLE.format(table="curves"),
     log:
-        "logs/divergence/sizes={sizes}/eta={eta}/epochs={epochs}.log",
+        "logs/analyze/sizes={sizes}/eta={eta}/epochs={epochs}.log",
     benchmark:
-        "benchmarks/divergence/sizes={sizes}/eta={eta}/epochs={epochs}.tsv"
+        "benchmarks/analyze/sizes={sizes}/eta={eta}/epochs={epochs}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        barrier_pairs=config["analysis"]["barrier_pairs"],
+        code=code("analyze_group.py"),
+    script:
+        "../../scripts/analyze_group.py"
+
+
+rule gather_tables:
+    input:
+        pairs=group_tables("pairs"),
+        networks=group_tables("networks"),
+        curves=group_tables("curves"),
+    output:
+        pairs="results/tables/pairs.parquet",
+        pairs_csv="results/tables/pairs.csv",
+        networks="results/tables/networks.parquet",
+        curves="results/tables/curves.parquet",
+        summary="results/tables/summary.csv",
+    log:
+        "logs/gather_tables.log",
+    benchmark:
+        "benchmarks/gather_tables.tsv"
     conda:
         ENV
     threads: 1
@@ -14,30 +46,28 @@ rule divergence:
         mem_mb=1000,
         runtime=10,
     params:
-        code=code("divergence.py"),
+        code=code("gather_tables.py"),
     script:
-        "../../scripts/divergence.py"
+        "../../scripts/gather_tables.py"
 
 
-rule divergence_table:
+rule answer:
     input:
-        group_tables(
-            "results/tables/divergence/sizes={sizes}/eta={eta}/epochs={epochs}/divergence.parquet"
-        ),
+        pairs=rules.gather_tables.output.pairs,
+        networks=rules.gather_tables.output.networks,
     output:
-        parquet="results/tables/divergence.parquet",
-        csv="results/tables/divergence.csv",
+        "results/answer.md",
     log:
-        "logs/divergence_table.log",
+        "logs/answer.log",
     benchmark:
-        "benchmarks/divergence_table.tsv"
+        "benchmarks/answer.tsv"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=10,
+        runtime=5,
     params:
-        code=code("concat_tables.py"),
+        code=code("answer.py"),
     script:
-        "../../scripts/concat_tables.py"
+        "../../scripts/answer.py"

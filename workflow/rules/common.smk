@@ -42,5 +42,15 @@ def train_settings(wildcards):
     return grid.train_config(config, wildcards).to_dict()
 
 
-def group_tables(pattern):
+def group_inits(wildcards):
+    """The epochs=0 dumps of the same networks: each one's own initialisation."""
+    return grid.weights_paths(config, grid.Cell(**{**wildcards, "epochs": 0}))
+
+
+GROUP_TABLE = "results/tables/groups/sizes={{sizes}}/eta={{eta}}/epochs={{epochs}}/{table}.parquet"
+
+
+def group_tables(table):
+    """One table of every (sizes, eta, epochs) group."""
+    pattern = GROUP_TABLE.format(table=table)
     return [pattern.format(**cell.wildcards()) for cell in grid.cells(config)]

@@ -1,0 +1,19 @@
+"""Snakemake entry point: every metric for every pair and network of one group."""
+
+from pathlib import Path
+
+from twinnets._io import write_frame
+from twinnets.analysis import analyze_group
+from twinnets.workflow import job
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job(sm):
+    result = analyze_group(
+        sm.input.weights,
+        mnist_dir=Path(sm.input.mnist[0]).parent,
+        init_paths=sm.input.inits,
+        barrier_pairs=sm.params.barrier_pairs,
+    )
+    write_frame(result.pairs, sm.output.pairs)
+    write_frame(result.networks, sm.output.networks)
+    write_frame(result.curves, sm.output.curves)

@@ -1,0 +1,12 @@
+"""Snakemake entry point: results/answer.md, generated from the run's tables."""
+
+import pandas as pd
+
+from twinnets._io import atomic_write_text
+from twinnets.answer import answer_markdown
+from twinnets.workflow import job
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job(sm):
+    text = answer_markdown(pd.read_parquet(sm.input.pairs), pd.read_parquet(sm.input.networks))
+    atomic_write_text(sm.output[0], text)

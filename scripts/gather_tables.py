@@ -1,0 +1,8 @@
+"""Snakemake entry point: all groups' tables as one, plus the per-kind summary."""
+
+from twinnets.analysis import gather_tables
+from twinnets.workflow import job
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job(sm):
+    gather_tables(sm.input.pairs, sm.input.networks, sm.input.curves, sm.output)

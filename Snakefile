@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -24,3 +25,5 @@ rule all:
         all_weights(config),
         rules.gather_tables.output,
         rules.answer.output,
+        ALL_FIGURES,
+        rules.report_tables.output,

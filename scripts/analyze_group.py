@@ -13,6 +13,7 @@ with job(sm):
         mnist_dir=Path(sm.input.mnist[0]).parent,
         init_paths=sm.input.inits,
         barrier_pairs=sm.params.barrier_pairs,
+        model_name=sm.params.model,
     )
     write_frame(result.pairs, sm.output.pairs)
     write_frame(result.networks, sm.output.networks)

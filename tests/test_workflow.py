@@ -19,6 +19,15 @@ from twinnets.dumps import read_dump
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs")
+#: The jobs that draw the figures and the report's tables: they read the gathered tables.
+FIGURES = {
+    rule: 1
+    for rule in (
+        "figure_question", "figure_receptive_fields", "figure_distance_matrices",
+        "figure_over_training", "figure_barriers", "figure_similarity",
+        "figure_convex_control", "figure_accuracy_grid", "report_tables",
+    )
+}  # fmt: skip
 
 
 def make_copy(dest: Path, mnist_dir: Path) -> Path:
@@ -40,7 +49,7 @@ def make_copy(dest: Path, mnist_dir: Path) -> Path:
 
 
 def snakemake(
-    workdir: Path, *args: str, check: bool = True, **kwargs
+    workdir: Path, *args: str, check: bool = True, targets: tuple[str, ...] = (), **kwargs
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(workdir)}
     env.pop(twinnets.mnist.MIRROR_ENV, None)
@@ -48,6 +57,7 @@ def snakemake(
         sys.executable,
         "-m",
         "snakemake",
+        *targets,  # before --configfile, which takes every argument after it
         "--cores",
         "2",
         "--configfile",
@@ -100,14 +110,15 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
     import pandas as pd
 
     dumps = sorted((completed / "results" / "weights").rglob("weights.parquet"))
-    assert len(dumps) == 4 * 3  # crossed 2 x 2 seeds, checkpoints 0, 1, 2
+    assert len(dumps) == 2 * 4 * 3  # mlp and linear, crossed 2 x 2 seeds, checkpoints 0, 1, 2
     assert (
         completed
-        / "results/weights/sizes=784-30-10/eta=3.0/init_seed=1/order_seed=0/epochs=2/weights.parquet"
+        / "results/weights/model=mlp/sizes=784-30-10/eta=3.0/init_seed=1/order_seed=0/epochs=2/weights.parquet"
     ).exists()
     tables = completed / "results" / "tables"
     pairs = pd.read_parquet(tables / "pairs.parquet")
-    assert len(pairs) == 3 * 6  # 6 pairs per checkpoint
+    assert len(pairs) == 2 * 3 * 6  # 6 pairs per model and checkpoint
+    assert set(pairs.model) == {"mlp", "linear"}
     assert pairs.equals(pd.read_csv(tables / "pairs.csv").astype(pairs.dtypes))
     assert set(pairs.pair_kind) == {"same_init", "same_order", "both_differ"}
     at0 = pairs[pairs.epochs == 0]
@@ -115,24 +126,27 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
     assert (at0[at0.pair_kind == "same_init"].distance_all == 0).all()
     assert (abs(at0[at0.pair_kind != "same_init"].relative_weight1 - 2**0.5) < 0.02).all()
     assert (pairs.relative_signed <= pairs.relative_all + 1e-12).all()
+    linear = pairs[pairs.model == "linear"]
+    assert (linear.distance_signed == linear.distance_all).all()  # nothing to align
+    assert linear.cka_linear.isna().all()
+    assert linear[linear.distance_all > 0].gauge_share.notna().all()
     assert pairs.barrier_computed.all()  # 6 pairs per group, under the default budget
     networks = pd.read_parquet(tables / "networks.parquet")
-    assert len(networks) == 12
+    assert len(networks) == 24
     assert (networks[networks.epochs == 0].distance_from_init == 0).all()
     curves = pd.read_parquet(tables / "curves.parquet")
-    assert len(curves) == 18 * 2 * 25  # every pair, raw and aligned, 25 points
+    assert len(curves) == 36 * 2 * 25  # every pair, raw and aligned, 25 points
     summary = pd.read_csv(tables / "summary.csv")
-    assert len(summary) == 3 * 3 and (summary.n_pairs == 2).all()
+    assert len(summary) == 2 * 3 * 3 and (summary.n_pairs == 2).all()
     answer = (completed / "results" / "answer.md").read_text()
-    assert (
-        f"{pairs[pairs.epochs == 2].pair_kind.isin(['same_order', 'both_differ']).sum()} pairs"
-        in answer
-    )
+    mlp2 = pairs[(pairs.epochs == 2) & (pairs.model == "mlp")]
+    assert f"{mlp2.pair_kind.isin(['same_order', 'both_differ']).sum()} pairs" in answer
     for rule in ("download_mnist", "gather_tables", "answer"):
         assert (completed / "logs" / f"{rule}.log").exists()
         assert (completed / "benchmarks" / f"{rule}.tsv").exists()
     log = (
-        completed / "logs/train/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=2.log"
+        completed
+        / "logs/train/model=mlp/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=2.log"
     ).read_text()
     assert "epoch   2" in log and "epoch   1" not in log  # resumed from checkpoint 1
 
@@ -149,17 +163,19 @@ def test_b_a_new_eta_trains_only_the_new_networks(completed):
         "gather_tables": 1,
         "answer": 1,
         "all": 1,
+        **FIGURES,
     }
 
 
 def test_c_a_larger_checkpoint_trains_only_the_extension(completed):
     config = set_config(completed, "more-epochs.yaml", grid__epochs=[0, 1, 2, 4])
     assert planned(completed, config) == {
-        "train": 4,
-        "analyze": 1,
+        "train": 2 * 4,
+        "analyze": 2,
         "gather_tables": 1,
         "answer": 1,
         "all": 1,
+        **FIGURES,
     }
 
 
@@ -175,32 +191,40 @@ def test_d_editing_the_trainer_reruns_training(editable):
     with open(editable / "twinnets" / "network.py", "a") as fh:
         fh.write("\n# an edit\n")
     plan = planned(editable)
-    assert plan["train"] == 12 and plan["analyze"] == 3
+    assert plan["train"] == 24 and plan["analyze"] == 6
     assert "download_mnist" not in plan
 
 
 def test_d_editing_the_analysis_reruns_only_the_analysis(editable):
     with open(editable / "twinnets" / "distances.py", "a") as fh:
         fh.write("\n# an edit\n")
-    assert planned(editable) == {"analyze": 3, "gather_tables": 1, "answer": 1, "all": 1}
+    assert planned(editable) == {
+        "analyze": 6, "gather_tables": 1, "answer": 1, "all": 1, **FIGURES,
+    }  # fmt: skip
 
 
 def test_d_editing_the_answer_reruns_only_the_answer(editable):
     with open(editable / "twinnets" / "answer.py", "a") as fh:
         fh.write("\n# an edit\n")
-    assert planned(editable) == {"answer": 1, "all": 1}
+    assert planned(editable) == {"answer": 1, "report_tables": 1, "all": 1}
 
 
 def test_same_config_same_bits(completed, tmp_path, mnist_dir):
     again = make_copy(tmp_path / "again", mnist_dir)
-    snakemake(again)
+    snakemake(again, targets=tuple(weights(completed)))  # the dumps only
     assert weights(again) == weights(completed)
 
 
 def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
     # a grid slow enough to be caught mid-way: full training set
     workdir = make_copy(tmp_path, mnist_dir)
-    set_config(workdir, "test.yaml", data__n_train=50000, grid__epochs=[0, 3])
+    set_config(
+        workdir,
+        "test.yaml",
+        data__n_train=50000,
+        grid__epochs=[0, 3],
+        grid__models=[{"name": "mlp"}],
+    )
     env = {**os.environ, "PYTHONPATH": str(workdir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "config/test.yaml"],
@@ -210,7 +234,10 @@ def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    log = workdir / "logs/train/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=3.log"
+    log = (
+        workdir
+        / "logs/train/model=mlp/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=3.log"
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and "epoch   1" not in (
         log.read_text() if log.exists() else ""

@@ -22,13 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twinnets import alignment, barriers, similarity
+from twinnets import alignment, barriers, convex, similarity
 from twinnets._io import write_frame
 from twinnets.distances import flatten, raw_distances, relative_distance
 from twinnets.dumps import Dump, read_dump
 from twinnets.mnist import Mnist, load_mnist
-from twinnets.network import Params
-from twinnets.network import feedforward as network_outputs
+from twinnets.network import Params, output_probabilities
 
 ALIGNMENTS = alignment.METHODS  # permutation, signed, activation
 BARRIER_PAIRS = 45
@@ -56,9 +55,16 @@ def pair_kind(a: Dump, b: Dump) -> str:
     return "both_differ"
 
 
-def group_columns(dump: Dump) -> dict[str, object]:
+def group_columns(dump: Dump, model_name: str | None = None) -> dict[str, object]:
+    """The group's coordinates: model (the grid's name for it), family, sizes, eta, epochs."""
     c = dump.config
-    return {"sizes": "-".join(map(str, c.sizes)), "eta": c.eta, "epochs": c.epochs}
+    return {
+        "model": model_name or c.model,
+        "family": c.model,
+        "sizes": "-".join(map(str, c.sizes)),
+        "eta": c.eta,
+        "epochs": c.epochs,
+    }
 
 
 def dead_pixels(data: Mnist, n_train: int) -> np.ndarray:
@@ -113,7 +119,7 @@ def _prepare(dump: Dump, init: Dump | None, x_val: np.ndarray, x_test: np.ndarra
         dump=dataclasses.replace(dump, network=dataclasses.replace(dump.network, params=params)),
         init=init.params.astype(np.float64) if init is not None else nan,
         hidden_validation=alignment.hidden_activations(params, x_val),
-        outputs_test=network_outputs(params, x_test),
+        outputs_test=output_probabilities(params, x_test, dump.config.model),
     )
 
 
@@ -122,11 +128,13 @@ def analyze_group(
     mnist_dir: str | os.PathLike,
     init_paths: Sequence[str | os.PathLike] | None = None,
     barrier_pairs: int = BARRIER_PAIRS,
+    model_name: str | None = None,
 ) -> GroupAnalysis:
     """All metrics of a group of networks of the same sizes (usually same eta and epochs).
 
     ``init_paths[i]``, the epochs=0 dump of network i, adds the distances from init;
-    without it those columns are NaN.
+    without it those columns are NaN. ``model_name`` is the grid's name of the model
+    variant (e.g. "softmax-l2"), recorded in the ``model`` column.
     """
     dumps = [read_dump(p) for p in dump_paths]
     inits = [read_dump(p) for p in init_paths] if init_paths is not None else None
@@ -165,7 +173,7 @@ def analyze_group(
         a, b = nets[i], nets[j]
         pa, pb = a.dump.params, b.dump.params
         row: dict[str, object] = {
-            **group_columns(a.dump),
+            **group_columns(a.dump, model_name),
             "a_init_seed": a.dump.config.init_seed,
             "a_order_seed": a.dump.config.order_seed,
             "b_init_seed": b.dump.config.init_seed,
@@ -173,6 +181,7 @@ def analyze_group(
             "pair_kind": kind,
             **raw_distances(pa, pb),
             **first_layer_split(pa, pb, dead),
+            **(convex.components(pa, pb, dead) if n_hidden == 0 else {}),
         }
         init_a, init_b = flatten(a.init), flatten(b.init)
         row["distance_all_init"] = float(np.linalg.norm(init_a - init_b))
@@ -203,9 +212,8 @@ def analyze_group(
             else np.array([])
         )
         row.update(similarity.matched_correlation_stats(matched))
-        if n_hidden:
-            row["cka_linear"] = float(np.mean([m[0][i, j] for m in ckas]))
-            row["cka_debiased"] = float(np.mean([m[1][i, j] for m in ckas]))
+        row["cka_linear"] = float(np.mean([m[0][i, j] for m in ckas])) if n_hidden else np.nan
+        row["cka_debiased"] = float(np.mean([m[1][i, j] for m in ckas])) if n_hidden else np.nan
         for key, matrix in function.items():
             row[key] = float(matrix[i, j])
 
@@ -227,7 +235,7 @@ def analyze_group(
                 ("aligned", b_signed, zb_signed),
             ):
                 curve = barriers.interpolation_curve(
-                    pa, other, barrier_data, config.cost, za=za, zb=z_other
+                    pa, other, barrier_data, config.cost, za=za, zb=z_other, model=config.model
                 )
                 for curve_name, value in barriers.curve_barriers(curve).items():
                     row[f"barrier_{curve_name}_{alignment_name}"] = value
@@ -236,6 +244,8 @@ def analyze_group(
                         **{
                             k: row[k]
                             for k in (
+                                "model",
+                                "family",
                                 "sizes",
                                 "eta",
                                 "epochs",
@@ -252,7 +262,9 @@ def analyze_group(
         rows.append(row)
 
     pairs = pd.DataFrame(rows)
-    networks = _network_table(nets).assign(dead_pixels=int(dead.sum()))
+    networks = _network_table(nets, model_name).assign(dead_pixels=int(dead.sum()))
+    if config.model == "linear" and config.lmbda > 0:
+        networks["relative_to_minimiser"] = _relative_to_minimiser(nets, data, config)
     curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
     return GroupAnalysis(pairs, networks, curves_table)
 
@@ -263,7 +275,18 @@ def _first_layer(net: _Network, data: barriers.BarrierData) -> barriers.FirstLay
     return net.first_layer
 
 
-def _network_table(nets: list[_Network]) -> pd.DataFrame:
+def _relative_to_minimiser(nets: list[_Network], data: Mnist, config) -> list[float]:
+    """Each linear model's distance to the closed-form minimiser, relative to its norm."""
+    from twinnets.mnist import Split
+
+    train = Split(data.train.pixels[: config.n_train], data.train.labels[: config.n_train])
+    best = flatten(convex.linear_minimiser(train, config.lmbda, config.l2))
+    return [
+        float(np.linalg.norm(flatten(n.dump.params) - best) / np.linalg.norm(best)) for n in nets
+    ]
+
+
+def _network_table(nets: list[_Network], model_name: str | None) -> pd.DataFrame:
     aligned, consensus_mean, sweeps = alignment.consensus([n.dump.params for n in nets])
     rows = []
     for net, member in zip(nets, aligned, strict=True):
@@ -273,7 +296,7 @@ def _network_table(nets: list[_Network]) -> pd.DataFrame:
         to_consensus = flatten(member) - flatten(consensus_mean)
         rows.append(
             {
-                **group_columns(net.dump),
+                **group_columns(net.dump, model_name),
                 "init_seed": net.dump.config.init_seed,
                 "order_seed": net.dump.config.order_seed,
                 "test_accuracy": last.test_accuracy,
@@ -297,7 +320,7 @@ def _network_table(nets: list[_Network]) -> pd.DataFrame:
 
 def _empty_curves() -> pd.DataFrame:
     return pd.DataFrame(
-        columns=["alpha", "train_cost", "test_error", "sizes", "eta", "epochs", "a_init_seed",
+        columns=["alpha", "train_cost", "test_error", "model", "family", "sizes", "eta", "epochs", "a_init_seed",
                  "a_order_seed", "b_init_seed", "b_order_seed", "pair_kind", "alignment"]
     )  # fmt: skip
 
@@ -322,7 +345,7 @@ def _check_group(dumps: list[Dump], inits: list[Dump] | None) -> None:
 
 def summary_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation of every pair metric per (sizes, eta, epochs, pair kind)."""
-    keys = ["sizes", "eta", "epochs", "pair_kind"]
+    keys = ["model", "family", "sizes", "eta", "epochs", "pair_kind"]
     seeds = ["a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed"]
     numeric = [
         c for c in pairs.columns

@@ -7,14 +7,7 @@ import math
 import pandas as pd
 
 from twinnets import __version__
-
-DIFFERENT_INIT = ("both_differ", "same_order")
-KIND_WORDS = {
-    "same_init": "same init, different order",
-    "same_order": "same order, different init",
-    "both_differ": "both differ",
-    "identical_seeds": "identical seeds",
-}
+from twinnets.selection import DIFFERENT_INIT, KIND_WORDS, headline_cell
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -32,16 +25,12 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def headline_cell(networks: pd.DataFrame) -> tuple[str, float, int]:
-    """The (sizes, eta, epochs) the prose speaks of: the longest training, best eta."""
-    last = networks[networks.epochs == networks.epochs.max()]
-    best = last.groupby(["sizes", "eta"]).test_accuracy.mean().idxmax()
-    return best[0], float(best[1]), int(networks.epochs.max())
-
-
 def answer_markdown(pairs: pd.DataFrame, networks: pd.DataFrame) -> str:
     """``results/answer.md``: generated, so it can never disagree with the tables."""
-    sizes, eta, epochs = headline_cell(networks)
+    model, sizes, eta, epochs = headline_cell(networks)
+    all_pairs, all_networks = pairs, networks
+    pairs = pairs[pairs.model == model]
+    networks = networks[networks.model == model]
     cell = (pairs.sizes == sizes) & (pairs.eta == eta)
     at = pairs[cell & (pairs.epochs == epochs)]
     nets = networks[(networks.sizes == sizes) & (networks.eta == eta) & (networks.epochs == epochs)]
@@ -66,7 +55,7 @@ def answer_markdown(pairs: pd.DataFrame, networks: pd.DataFrame) -> str:
         "**The question.** Train the same network twice on the same data: the two end with very "
         "different weights and biases. Why, and how different are they really?",
         "",
-        f"**This run.** {n_nets} networks ({sizes}), learning rates "
+        f"**This run.** {n_nets} networks of the `{model}` model ({sizes}), learning rates "
         f"{', '.join(_f(e, 2) for e in sorted(pairs.eta.unique()))}, checkpoints "
         f"{', '.join(str(e) for e in sorted(pairs.epochs.unique()))} epochs; "
         f"{len(pairs)} pairs compared. The prose speaks of eta {_f(eta, 2)} after {epochs} epochs, "
@@ -165,7 +154,64 @@ def answer_markdown(pairs: pd.DataFrame, networks: pd.DataFrame) -> str:
         "",
         _md_table(_trend_table(pairs, networks)),
     ]
+    lines += _controls_section(all_pairs, all_networks, model)
     return "\n".join(lines) + "\n"
+
+
+def _controls_section(pairs: pd.DataFrame, networks: pd.DataFrame, reference: str) -> list[str]:
+    """When do parameters converge? Every model variant against the MLP reference."""
+    models = list(dict.fromkeys(networks.model))
+    if len(models) < 2:
+        return []
+    last = pairs[pairs.epochs == pairs.groupby("model").epochs.transform("max")]
+    diff = last[last.pair_kind.isin(DIFFERENT_INIT)]
+    if diff.empty:
+        diff = last
+    ref = diff[diff.model == reference]
+    rows = []
+    for name in models:
+        mine = diff[diff.model == name]
+        if mine.empty:
+            continue
+        m = mine.mean(numeric_only=True)
+        family = mine.family.iloc[0]
+        epochs = int(mine.epochs.iloc[0])
+        same = ref[ref.eta.isin(mine.eta.unique()) & (ref.epochs == epochs)]
+        nets = networks[(networks.model == name) & (networks.epochs == epochs)]
+        to_min = (
+            nets["relative_to_minimiser"].mean() if "relative_to_minimiser" in nets else math.nan
+        )
+        rows.append(
+            {
+                "model": f"`{name}`",
+                "family": family,
+                "eta": ", ".join(_f(e, 3) for e in sorted(mine.eta.unique())),
+                "epochs": epochs,
+                "relative distance between seeds": _f(m.relative_all, 4),
+                "MLP at same eta": _f(same.relative_all.mean(), 4) if len(same) else "-",
+                "after alignment": _f(m.relative_signed, 4),
+                "dead-pixel share": _pct(m.dead_share_all),
+                "gauge share": _pct(m.get("gauge_share", math.nan)) if family == "softmax" else "-",
+                "to the minimiser": "-" if math.isnan(to_min) else _f(to_min, 4),
+                "test accuracy": _pct(nets.test_accuracy.mean()),
+            }
+        )
+    return [
+        "",
+        "## The convex control: when do parameters converge?",
+        "",
+        "The same seeds and protocol train convex models beside the MLP: `softmax` (784 -> 10, "
+        "softmax, cross-entropy) and `linear` (784 -> 10, identity, squared error), with and "
+        "without L2. Relative distance between networks whose inits differ, at each model's "
+        "longest training; shares are of the pair's squared difference. A model without a hidden "
+        "layer has no symmetry, so alignment changes nothing. The never-seen pixels' weights get "
+        "no gradient, and neither does softmax's class-mean (gauge) component: without L2 both "
+        "stay at each seed's random init, and the pair never agrees there. With L2 on all "
+        "parameters the loss has one minimiser, and a decaying step brings every seed towards it "
+        "('to the minimiser': relative distance to the closed-form solution of the linear model).",
+        "",
+        _md_table(pd.DataFrame(rows)),
+    ]
 
 
 def _in_short(m: pd.Series, b: pd.Series, removed: float, nets: pd.DataFrame) -> str:

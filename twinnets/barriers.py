@@ -24,10 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from twinnets.mnist import Mnist
-from twinnets.network import COSTS, Params
+from twinnets.network import COSTS, Params, data_cost
 
 #: Points on the line between two networks, alpha = np.linspace(0, 1, N_ALPHA).
 N_ALPHA = 25
@@ -166,15 +165,6 @@ def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
     return np.reciprocal(z, out=z)
 
 
-def data_cost(z: np.ndarray, onehot: np.ndarray, cost: str) -> float:
-    """Mean per-sample cost from output logits ``z``, as ``network.total_cost`` without L2."""
-    if cost == "quadratic":
-        per_sample = 0.5 * np.sum((expit(z) - onehot) ** 2, axis=1)
-    else:
-        per_sample = np.sum(np.logaddexp(0.0, z) - onehot * z, axis=1)
-    return float(np.mean(per_sample))
-
-
 def _check_first_layer(z: FirstLayer, params: Params, data: BarrierData, name: str) -> None:
     """Shapes, plus a few rows recomputed: catches a Z that belongs to another network.
 
@@ -206,11 +196,12 @@ def interpolation_curve(
     za: FirstLayer | None = None,
     zb: FirstLayer | None = None,
     n_alpha: int = N_ALPHA,
+    model: str = "mlp",
 ) -> pd.DataFrame:
     """Training cost and test error along ``(1 - alpha) a + alpha b``.
 
-    ``cost`` is a ``TrainConfig.cost`` ('quadratic' or 'cross-entropy'); the
-    training cost is the data loss only. ``za``/``zb`` are the networks'
+    ``model`` and ``cost`` are the networks' ``TrainConfig`` fields; the training cost
+    is the data loss only (``network.data_cost``). ``za``/``zb`` are the networks'
     :func:`first_layer` values, computed here when not given: pass them to reuse
     one network's product across all its pairs. Any number of hidden layers works;
     only the first layer takes the linear shortcut.
@@ -259,7 +250,7 @@ def interpolation_curve(
                 _sigmoid_inplace(z_out)
                 weight = _mix(a.weights[layer], b.weights[layer], alpha)
                 z_out = z_out @ weight.T + _mix(a.biases[layer], b.biases[layer], alpha)
-            train_cost[i] = data_cost(z_out[:n_train], onehot, cost)
+            train_cost[i] = data_cost(z_out[:n_train], onehot, model, cost)
             test_error[i] = 1.0 - float(np.mean(np.argmax(z_out[n_train:], axis=1) == data.y_test))
     return pd.DataFrame({"alpha": alphas, "train_cost": train_cost, "test_error": test_error})
 

@@ -12,15 +12,16 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from twinnets.network import TrainConfig
+from twinnets.network import CONVEX_COSTS, TrainConfig
 
 WEIGHTS = (
-    "results/weights/sizes={sizes}/eta={eta}/init_seed={init_seed}/order_seed={order_seed}"
-    "/epochs={epochs}/weights.parquet"
+    "results/weights/model={model}/sizes={sizes}/eta={eta}/init_seed={init_seed}"
+    "/order_seed={order_seed}/epochs={epochs}/weights.parquet"
 )
 
 #: Regular expressions for the wildcards, so that no path is ambiguous.
 WILDCARD_PATTERNS = {
+    "model": r"[a-z0-9][a-z0-9_-]*",
     "sizes": r"[1-9][0-9]*(-[1-9][0-9]*)+",
     "eta": r"[0-9][0-9.e+-]*",
     "init_seed": r"[0-9]+",
@@ -48,18 +49,58 @@ def format_eta(eta: float) -> str:
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Checks beyond the JSON schema, each naming the key at fault."""
-    for i, sizes in enumerate(config["grid"]["sizes"]):
+    grid = config["grid"]
+    for i, sizes in enumerate(grid["sizes"]):
         if sizes[-1] != 10:
             raise ConfigError(
                 f"grid.sizes[{i}] = {sizes}: the last layer must have 10 neurons (one per digit)"
             )
-    grid = config["grid"]
     if grid["design"] == "paired" and len(grid["init_seeds"]) != len(grid["order_seeds"]):
         raise ConfigError(
             "grid.design is 'paired' but grid.init_seeds and grid.order_seeds differ in length "
             f"({len(grid['init_seeds'])} vs {len(grid['order_seeds'])}); "
             "give equal lists or use design: crossed"
         )
+    names = [m["name"] for m in grid["models"]]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"grid.models: the name {name!r} is used twice; names must be unique")
+        try:
+            for sizes in model_sizes(config, name):
+                train_config(config, {"model": name, "sizes": format_sizes(sizes), "eta": "1.0",
+                                      "epochs": 0, "init_seed": 0, "order_seed": 0})  # fmt: skip
+        except ValueError as exc:
+            raise ConfigError(f"grid.models.{name}: {exc}") from None
+
+
+def model_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The grid.models entry called ``name``."""
+    for variant in config["grid"]["models"]:
+        if variant["name"] == name:
+            return variant
+    raise ConfigError(f"grid.models has no model named {name!r}")
+
+
+def model_settings(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A model variant's training settings: the ``train`` section, then its overrides."""
+    variant = dict(model_variant(config, name))
+    for key in ("name", "etas"):
+        variant.pop(key, None)
+    settings = {**config["train"], **variant}
+    family = settings.setdefault("model", "mlp")
+    if family in CONVEX_COSTS:
+        settings["cost"] = CONVEX_COSTS[family]  # the one cost each convex control has
+    return settings
+
+
+def model_sizes(config: Mapping[str, Any], name: str) -> list[list[int]]:
+    """The MLP takes grid.sizes; the convex controls have the single layer [784, 10]."""
+    family = model_variant(config, name).get("model", "mlp")
+    return config["grid"]["sizes"] if family == "mlp" else [[784, 10]]
+
+
+def model_etas(config: Mapping[str, Any], name: str) -> list[float]:
+    return model_variant(config, name).get("etas", config["grid"]["etas"])
 
 
 def seed_pairs(grid: Mapping[str, Any]) -> list[tuple[int, int]]:
@@ -82,8 +123,9 @@ def previous_checkpoint(grid: Mapping[str, Any], epochs: int) -> int | None:
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    """One group of networks that are compared pairwise: same sizes, eta and epochs."""
+    """One group of networks compared pairwise: same model, sizes, eta and epochs."""
 
+    model: str
     sizes: str
     eta: str
     epochs: int
@@ -93,9 +135,11 @@ class Cell:
 
 
 def cells(config: Mapping[str, Any]) -> Iterator[Cell]:
-    grid = config["grid"]
-    for sizes, eta, epochs in itertools.product(grid["sizes"], grid["etas"], checkpoints(grid)):
-        yield Cell(format_sizes(sizes), format_eta(eta), epochs)
+    for name in (m["name"] for m in config["grid"]["models"]):
+        for sizes, eta, epochs in itertools.product(
+            model_sizes(config, name), model_etas(config, name), checkpoints(config["grid"])
+        ):
+            yield Cell(name, format_sizes(sizes), format_eta(eta), epochs)
 
 
 def weights_paths(config: Mapping[str, Any], cell: Cell) -> list[str]:
@@ -119,5 +163,5 @@ def train_config(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> Tra
         init_seed=int(wildcards["init_seed"]),
         order_seed=int(wildcards["order_seed"]),
         n_train=config["data"]["n_train"],
-        **config["train"],
+        **model_settings(config, wildcards["model"]),
     )

@@ -27,13 +27,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, logsumexp, softmax
 
 from twinnets.mnist import Mnist, Split, scale_pixels
 
+MODELS = ("mlp", "softmax", "linear")
 COSTS = ("quadratic", "cross-entropy")
 INITS = ("nielsen", "scaled")
 DTYPES = ("float64", "float32")
+L2_TARGETS = ("weights", "all")
+SCHEDULES = ("constant", "1/t")
+
+#: The convex controls have one layer and one cost each.
+CONVEX_COSTS = {"softmax": "cross-entropy", "linear": "quadratic"}
 
 
 class TrainingDiverged(FloatingPointError):
@@ -55,6 +61,10 @@ class TrainConfig:
     order_seed: int = 0
     dtype: str = "float64"
     n_train: int = 50_000
+    model: str = "mlp"
+    l2: str = "weights"
+    schedule: str = "constant"
+    tau: float = 1000.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
@@ -79,6 +89,21 @@ class TrainConfig:
             problems.append("init_seed and order_seed must be 0 or more")
         if self.n_train < 1:
             problems.append(f"n_train must be at least 1, got {self.n_train}")
+        if self.model not in MODELS:
+            problems.append(f"model must be one of {MODELS}, got {self.model!r}")
+        elif self.model in CONVEX_COSTS:
+            if len(self.sizes) != 2:
+                problems.append(f"a {self.model} model has one layer: sizes must be [784, 10]")
+            if self.cost != CONVEX_COSTS[self.model]:
+                problems.append(
+                    f"a {self.model} model's cost is {CONVEX_COSTS[self.model]}, got {self.cost!r}"
+                )
+        if self.l2 not in L2_TARGETS:
+            problems.append(f"l2 must be one of {L2_TARGETS}, got {self.l2!r}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not (math.isfinite(self.tau) and self.tau > 0):
+            problems.append(f"tau must be a positive number of steps, got {self.tau}")
         if problems:
             raise ValueError("invalid training settings: " + "; ".join(problems))
 
@@ -161,9 +186,31 @@ def epoch_order(order_seed: int, epoch: int, n_train: int) -> np.ndarray:
 # --------------------------------------------------------------------------- maths
 
 
-def feedforward(params: Params, x: np.ndarray) -> np.ndarray:
+def output_activation(z: np.ndarray, model: str = "mlp") -> np.ndarray:
+    """The output layer's activation: sigmoid (MLP), softmax, or identity (linear)."""
+    if model == "mlp":
+        return expit(z)
+    if model == "softmax":
+        return softmax(z, axis=-1)
+    return z
+
+
+def feedforward(params: Params, x: np.ndarray, model: str = "mlp") -> np.ndarray:
     """Output activations for a batch of inputs ``x`` of shape (n, n_in)."""
-    return expit(output_logits(params, x))
+    return output_activation(output_logits(params, x), model)
+
+
+def output_probabilities(params: Params, x: np.ndarray, model: str = "mlp") -> np.ndarray:
+    """Outputs scaled to sum to 1 per sample, so any two models' functions compare.
+
+    Sigmoid outputs are normalised, softmax outputs already sum to 1, and the linear
+    model's outputs are clipped at 0 first (uniform where all are <= 0).
+    """
+    a = feedforward(params, x, model)
+    if model == "linear":
+        a = np.clip(a, 0.0, None)
+    total = a.sum(axis=1, keepdims=True)
+    return np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
 
 
 def output_logits(params: Params, x: np.ndarray) -> np.ndarray:
@@ -172,6 +219,22 @@ def output_logits(params: Params, x: np.ndarray) -> np.ndarray:
     for w, b in zip(params.weights[:-1], params.biases[:-1]):
         a = expit(a @ w.T + b)
     return a @ params.weights[-1].T + params.biases[-1]
+
+
+def data_cost(
+    z: np.ndarray, onehot: np.ndarray, model: str = "mlp", cost: str = "quadratic"
+) -> float:
+    """Mean per-sample cost from output logits ``z`` (no L2 term), computed stably."""
+    z = z.astype(np.float64)
+    if model == "softmax":  # -sum y ln softmax(z)
+        per_sample = logsumexp(z, axis=1) - np.sum(onehot * z, axis=1)
+    elif model == "linear":
+        per_sample = 0.5 * np.sum((z - onehot) ** 2, axis=1)
+    elif cost == "quadratic":
+        per_sample = 0.5 * np.sum((expit(z) - onehot) ** 2, axis=1)
+    else:  # -y ln a - (1-y) ln(1-a), written stably in terms of z
+        per_sample = np.sum(np.logaddexp(0.0, z) - onehot * z, axis=1)
+    return float(np.mean(per_sample))
 
 
 def split_logits(params: Params, split: Split, chunk: int = 10_000) -> np.ndarray:
@@ -187,23 +250,30 @@ def split_logits(params: Params, split: Split, chunk: int = 10_000) -> np.ndarra
 
 def total_cost(params: Params, z: np.ndarray, y: np.ndarray, config: TrainConfig) -> float:
     """Nielsen's ``total_cost`` from output logits ``z``: mean cost plus the L2 term."""
-    z = z.astype(np.float64)
-    onehot = np.eye(z.shape[1])[y]
-    if config.cost == "quadratic":
-        per_sample = 0.5 * np.sum((expit(z) - onehot) ** 2, axis=1)
-    else:  # -y ln a - (1-y) ln(1-a), written stably in terms of z
-        per_sample = np.sum(np.logaddexp(0.0, z) - onehot * z, axis=1)
+    cost = data_cost(z, np.eye(z.shape[1])[y], config.model, config.cost)
+    penalised = params.weights + (params.biases if config.l2 == "all" else [])
     l2 = (
         0.5
         * (config.lmbda / config.n_train)
-        * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in params.weights)
+        * sum(float(np.sum(p.astype(np.float64) ** 2)) for p in penalised)
     )
-    return float(np.mean(per_sample)) + l2
+    return cost + l2
 
 
 def accuracy(z: np.ndarray, y: np.ndarray) -> float:
     """Share of samples whose largest output (logit) is the label."""
     return float(np.mean(np.argmax(z, axis=1) == y))
+
+
+def step_size(config: TrainConfig, step: int) -> float:
+    """eta at SGD step ``step`` (0-based, counted over all epochs): constant or eta/(1 + k/tau)."""
+    if config.schedule == "constant":
+        return config.eta
+    return config.eta / (1.0 + step / config.tau)
+
+
+def batches_per_epoch(config: TrainConfig) -> int:
+    return -(-config.n_train // config.batch_size)
 
 
 def sgd_epoch(
@@ -212,23 +282,31 @@ def sgd_epoch(
     onehot: np.ndarray,
     order: np.ndarray,
     config: TrainConfig,
+    first_step: int = 0,
 ) -> None:
-    """One epoch of mini-batch SGD over ``pixels[order]``, updating ``params`` in place."""
+    """One epoch of mini-batch SGD over ``pixels[order]``, updating ``params`` in place.
+
+    ``first_step`` is the number of SGD steps taken before this epoch, for the schedule.
+    """
     weights, biases = params.weights, params.biases
     n_layers = len(weights)
     dtype = weights[0].dtype
-    decay = dtype.type(1.0 - config.eta * config.lmbda / config.n_train)
-    cross_entropy = config.cost == "cross-entropy"
+    model = config.model
+    sigmoid_delta = model == "mlp" and config.cost == "quadratic"
+    decay_biases = config.l2 == "all"
     m = config.batch_size
-    for start in range(0, len(order), m):
+    for k, start in enumerate(range(0, len(order), m), start=first_step):
         batch = order[start : start + m]
-        step = dtype.type(config.eta / len(batch))
+        eta = step_size(config, k)
+        step = dtype.type(eta / len(batch))
+        decay = dtype.type(1.0 - eta * config.lmbda / config.n_train)
         activations = [scale_pixels(pixels[batch], dtype)]
-        for w, b in zip(weights, biases):
+        for w, b in zip(weights[:-1], biases[:-1]):
             activations.append(expit(activations[-1] @ w.T + b))
-        a = activations[-1]
-        delta = a - onehot[batch]
-        if not cross_entropy:
+        a = output_activation(activations[-1] @ weights[-1].T + biases[-1], model)
+        activations.append(a)
+        delta = a - onehot[batch]  # cross-entropy (sigmoid or softmax) and linear
+        if sigmoid_delta:
             delta *= a * (1 - a)
         for layer in range(n_layers - 1, -1, -1):
             w = weights[layer]
@@ -239,6 +317,8 @@ def sgd_epoch(
                 delta = (delta @ w) * (a_prev * (1 - a_prev))
             if config.lmbda:
                 w *= decay
+                if decay_biases:
+                    biases[layer] *= decay
             w -= step * grad_w
             biases[layer] -= step * grad_b
 
@@ -300,6 +380,7 @@ def train(
                 onehot,
                 epoch_order(config.order_seed, epoch, config.n_train),
                 config,
+                first_step=(epoch - 1) * batches_per_epoch(config),
             )
             seconds = time.perf_counter() - started
             if not params.all_finite():

@@ -8,16 +8,19 @@ rule analyze:
         networks=GROUP_TABLE.format(table="networks"),
         curves=GROUP_TABLE.format(table="curves"),
     log:
-        "logs/analyze/sizes={sizes}/eta={eta}/epochs={epochs}.log",
+        "logs/analyze/model={model}/sizes={sizes}/eta={eta}/epochs={epochs}.log",
     benchmark:
-        "benchmarks/analyze/sizes={sizes}/eta={eta}/epochs={epochs}.tsv"
+        "benchmarks/analyze/model={model}/sizes={sizes}/eta={eta}/epochs={epochs}.tsv"
+    group:
+        "analysis"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=analyze_mem_mb,
+        runtime=analyze_runtime,
     params:
+        model=lambda wildcards: wildcards.model,
         barrier_pairs=config["analysis"]["barrier_pairs"],
         code=code("analyze_group.py"),
     script:
@@ -39,12 +42,14 @@ rule gather_tables:
         "logs/gather_tables.log",
     benchmark:
         "benchmarks/gather_tables.tsv"
+    group:
+        "analysis"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=tables_mem_mb,
+        runtime=tables_runtime,
     params:
         code=code("gather_tables.py"),
     script:
@@ -61,12 +66,14 @@ rule answer:
         "logs/answer.log",
     benchmark:
         "benchmarks/answer.tsv"
+    group:
+        "analysis"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=tables_mem_mb,
+        runtime=tables_runtime,
     params:
         code=code("answer.py"),
     script:

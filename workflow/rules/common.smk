@@ -26,7 +26,7 @@ def all_weights(config):
 
 
 def group_weights(wildcards):
-    """The dumps compared in one (sizes, eta, epochs) group."""
+    """The dumps compared in one (model, sizes, eta, epochs) group."""
     return grid.weights_paths(config, grid.Cell(**wildcards))
 
 
@@ -47,10 +47,61 @@ def group_inits(wildcards):
     return grid.weights_paths(config, grid.Cell(**{**wildcards, "epochs": 0}))
 
 
-GROUP_TABLE = "results/tables/groups/sizes={{sizes}}/eta={{eta}}/epochs={{epochs}}/{table}.parquet"
+GROUP_TABLE = "results/tables/groups/model={{model}}/sizes={{sizes}}/eta={{eta}}/epochs={{epochs}}/{table}.parquet"
 
 
 def group_tables(table):
-    """One table of every (sizes, eta, epochs) group."""
+    """One table of every (model, sizes, eta, epochs) group."""
     pattern = GROUP_TABLE.format(table=table)
     return [pattern.format(**cell.wildcards()) for cell in grid.cells(config)]
+
+
+# Resources a cluster scheduler can trust: derived from each job's work by
+# twinnets.resources (its docstrings say how), and scaled by `attempt` on retries.
+from twinnets import resources as jobres
+
+
+def start_epoch(wildcards):
+    """The epochs of the checkpoint that a train job resumes from (0: from scratch)."""
+    return grid.previous_checkpoint(config["grid"], int(wildcards.epochs)) or 0
+
+
+def train_runtime(wildcards, attempt):
+    settings = train_settings(wildcards)
+    return jobres.train_runtime(settings, start_epoch(wildcards), attempt)
+
+
+def train_mem_mb(wildcards, attempt):
+    return jobres.train_mem_mb(train_settings(wildcards), attempt)
+
+
+def analyze_work(wildcards):
+    """What one analyze job compares: sizes, networks, training images, barriers."""
+    return (
+        grid.parse_sizes(wildcards.sizes),
+        len(group_weights(wildcards)),
+        config["data"]["n_train"],
+        config["analysis"]["barrier_pairs"],
+    )
+
+
+def analyze_runtime(wildcards, attempt):
+    return jobres.analyze_runtime(*analyze_work(wildcards), attempt=attempt)
+
+
+def analyze_mem_mb(wildcards, attempt):
+    return jobres.analyze_mem_mb(*analyze_work(wildcards), attempt=attempt)
+
+
+def all_pairs():
+    """Pairs of networks compared over all groups: the rows of the gathered tables."""
+    sizes = [len(grid.weights_paths(config, cell)) for cell in grid.cells(config)]
+    return sum(n * (n - 1) // 2 for n in sizes)
+
+
+def tables_runtime(wildcards, attempt):
+    return jobres.tables_runtime(all_pairs(), attempt)
+
+
+def tables_mem_mb(wildcards, attempt):
+    return jobres.tables_mem_mb(all_pairs(), attempt)

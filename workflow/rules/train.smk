@@ -5,15 +5,17 @@ rule train:
     output:
         grid.WEIGHTS,
     log:
-        "logs/train/sizes={sizes}/eta={eta}/init_seed={init_seed}/order_seed={order_seed}/epochs={epochs}.log",
+        "logs/train/model={model}/sizes={sizes}/eta={eta}/init_seed={init_seed}/order_seed={order_seed}/epochs={epochs}.log",
     benchmark:
-        "benchmarks/train/sizes={sizes}/eta={eta}/init_seed={init_seed}/order_seed={order_seed}/epochs={epochs}.tsv"
+        "benchmarks/train/model={model}/sizes={sizes}/eta={eta}/init_seed={init_seed}/order_seed={order_seed}/epochs={epochs}.tsv"
+    group:
+        "train"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=30,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     params:
         settings=train_settings,
         code=code("train.py"),

@@ -1,0 +1,504 @@
+"""Every figure function on small inputs: synthetic tables of the default grid's shape and
+a few tiny dumps; each figure is written as SVG and PNG and checked for what it shows."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from unittest import mock
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+from PIL import Image
+
+from twinnets import figures
+from twinnets.alignment import Transform, apply_transforms
+from twinnets.analysis import dead_pixels
+from twinnets.dumps import write_dump
+from twinnets.mnist import file_checksums, load_mnist
+from twinnets.network import EpochMetrics, TrainConfig, TrainedNetwork, init_params
+
+ETAS = (0.5, 3.0)
+EPOCHS = (0, 1, 5, 30)
+SEEDS = list(itertools.product(range(3), range(3)))  # the default grid: crossed 3 x 3
+SIZES = "784-5-10"  # five hidden units: small dumps, same code paths
+
+
+# --------------------------------------------------------------------------- synthetic tables
+
+
+def kind(a: tuple[int, int], b: tuple[int, int]) -> str:
+    if a[0] == b[0]:
+        return "same_init"
+    return "same_order" if a[1] == b[1] else "both_differ"
+
+
+def make_pairs(sizes: str = SIZES, model: str | None = None) -> pd.DataFrame:
+    """A pairs table shaped like the analysis's: every pair of every group."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for eta, epochs in itertools.product(ETAS, EPOCHS):
+        for a, b in itertools.combinations(SEEDS, 2):
+            k = kind(a, b)
+            raw = 0.1 * epochs**0.5 * eta if k == "same_init" else 1.41
+            rows.append(
+                {
+                    "sizes": sizes,
+                    "eta": eta,
+                    "epochs": epochs,
+                    "a_init_seed": a[0],
+                    "a_order_seed": a[1],
+                    "b_init_seed": b[0],
+                    "b_order_seed": b[1],
+                    "pair_kind": k,
+                    "relative_all": raw + 0.01 * rng.random(),
+                    "relative_signed": raw * (0.85 if k != "same_init" else 1.0),
+                    "relative_all_init": 0.0 if k == "same_init" else 1.414,
+                    "cka_linear": 0.9 if k == "same_init" else 0.78 + 0.02 * rng.random(),
+                    "agreement": 0.96 if k == "same_init" else 0.94 + 0.01 * rng.random(),
+                    "barrier_computed": True,
+                    "barrier_train_cost_raw": 0.3,
+                    "barrier_train_cost_aligned": 0.05,
+                    "barrier_test_error_raw": 0.4,
+                    "barrier_test_error_aligned": 0.03,
+                }
+            )
+    pairs = pd.DataFrame(rows)
+    return pairs if model is None else pairs.assign(model=model)
+
+
+def make_networks(sizes: str = SIZES) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = [
+        {
+            "sizes": sizes,
+            "eta": eta,
+            "epochs": epochs,
+            "init_seed": i,
+            "order_seed": o,
+            "test_accuracy": 0.1 if epochs == 0 else 0.95 - 0.05 / epochs / eta,
+            "relative_from_init": 0.02 * epochs**0.7 * eta + 0.001 * rng.random(),
+        }
+        for eta, epochs in itertools.product(ETAS, EPOCHS)
+        for i, o in SEEDS
+    ]
+    return pd.DataFrame(rows)
+
+
+def make_curves(pairs: pd.DataFrame) -> pd.DataFrame:
+    alphas = np.linspace(0, 1, 25)
+    bump = np.sin(np.pi * alphas)
+    frames = []
+    for _, row in pairs[pairs["epochs"] == max(EPOCHS)].iterrows():
+        for alignment, height in (("raw", 0.4), ("aligned", 0.03)):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "alpha": alphas,
+                        "train_cost": 0.02 + height * bump,
+                        "test_error": 0.05 + height * bump,
+                        "alignment": alignment,
+                        **{c: row[c] for c in ["sizes", "eta", "epochs", "pair_kind",
+                                               *figures.SEED_COLUMNS]},
+                    }
+                )
+            )  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+CONVEX_MODELS = {
+    "mlp": (0.5, 3.0),
+    "mlp-l2": (0.5,),
+    "softmax": (0.5,),
+    "softmax-l2": (0.5,),
+    "linear": (0.01,),
+    "linear-l2": (0.01,),
+}
+
+
+def make_convex_pairs() -> pd.DataFrame:
+    """The pairs table the convex control will produce: several models, own etas and sizes."""
+    rows = []
+    for model, etas in CONVEX_MODELS.items():
+        sizes = "784-30-10" if model.startswith("mlp") else "784-10"
+        for eta, epochs in itertools.product(etas, EPOCHS):
+            for a, b in itertools.combinations(SEEDS[:4], 2):
+                k = kind(a, b)
+                if model.startswith("mlp"):
+                    value = 1.41 if k != "same_init" else 0.1 * epochs
+                else:
+                    value = 1.41 * np.exp(-(0.2 if model.endswith("l2") else 0.02) * epochs)
+                rows.append(
+                    {
+                        "model": model,
+                        "family": figures.model_family(model),
+                        "sizes": sizes,
+                        "eta": eta,
+                        "epochs": epochs,
+                        **dict(zip(figures.SEED_COLUMNS, [*a, *b])),
+                        "pair_kind": k,
+                        "relative_all": value,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def make_convex_networks() -> pd.DataFrame:
+    rows = []
+    for model, etas in CONVEX_MODELS.items():
+        sizes = "784-30-10" if model.startswith("mlp") else "784-10"
+        for eta, epochs, (i, o) in itertools.product(etas, EPOCHS, SEEDS[:4]):
+            rows.append(
+                {"model": model, "sizes": sizes, "eta": eta, "epochs": epochs, "init_seed": i,
+                 "order_seed": o, "test_accuracy": 0.1 if epochs == 0 else 0.9}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- tiny dumps
+
+#: B is A with its hidden units renumbered and two of them sign-flipped: the same function.
+B_FROM_A = Transform(np.array([3, 0, 4, 1, 2]), np.array([1.0, -1.0, 1.0, 1.0, -1.0]))
+
+
+def dump_path(root: Path, init: int, order: int, model_level: bool = True) -> Path:
+    hive = f"sizes={SIZES}/eta=3.0/init_seed={init}/order_seed={order}/epochs=30"
+    return root / ("model=mlp/" if model_level else "") / hive / "weights.parquet"
+
+
+def write_tiny_dump(path: Path, params, init: int, order: int) -> None:
+    config = TrainConfig(
+        sizes=(784, 5, 10), eta=3.0, epochs=30, init_seed=init, order_seed=order, n_train=1000
+    )
+    metrics = [EpochMetrics(30, 0.1, 0.9, 0.9, 0.1)]
+    write_dump(path, TrainedNetwork(config, params, metrics), file_checksums())
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory) -> Path:
+    """Network A (init 0, order 0) and B (init 1, order 0) = A's units renumbered and flipped.
+
+    Every other network of the grid is a fresh random one, so the folder looks like a run.
+    """
+    root = tmp_path_factory.mktemp("weights")
+    a = init_params(TrainConfig(sizes=(784, 5, 10), init_seed=0))
+    for init, order in SEEDS:
+        if (init, order) == (0, 0):
+            params = a
+        elif (init, order) == (1, 0):
+            params = apply_transforms(a, [B_FROM_A])
+        else:
+            params = init_params(TrainConfig(sizes=(784, 5, 10), init_seed=10 + 3 * init + order))
+        write_tiny_dump(dump_path(root, init, order), params, init, order)
+    return root
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_files(paths: list[Path]) -> None:
+    for path in paths:
+        assert path.stat().st_size > 0
+        if path.suffix == ".svg":
+            assert ET.parse(path).getroot().tag.endswith("svg")
+        else:
+            with Image.open(path) as image:
+                image.verify()
+                assert image.format == "PNG" and min(image.size) > 300
+
+
+def overlapping_texts(fig: Figure) -> list[tuple[str, str]]:
+    """Pairs of drawn labels whose boxes overlap, and labels cut off by the figure's edge.
+
+    Records every text as it is drawn (ticks outside the view are never drawn), except
+    values written inside heatmap cells, and compares their boxes pairwise.
+    """
+    canvas = FigureCanvasAgg(fig)
+    drawn: list[tuple[str, Bbox]] = []
+    original = Text.draw
+
+    def draw(self: Text, renderer) -> None:
+        original(self, renderer)
+        inside_cell = self.axes is not None and self in self.axes.texts
+        if self.get_visible() and self.get_text().strip() and not inside_cell:
+            drawn.append((self.get_text(), self.get_window_extent(renderer)))
+
+    with mock.patch.object(Text, "draw", draw):
+        canvas.draw()
+    page = fig.bbox.padded(1)
+    cut = [(text, "outside the figure") for text, box in drawn if not page.contains(box.x0, box.y0)
+           or not page.contains(box.x1, box.y1)]  # fmt: skip
+    return cut + [
+        (s1, s2)
+        for (s1, b1), (s2, b2) in itertools.combinations(drawn, 2)
+        if min(b1.x1, b2.x1) - max(b1.x0, b2.x0) > 1 and min(b1.y1, b2.y1) - max(b1.y0, b2.y0) > 1
+    ]
+
+
+def outputs(tmp_path: Path, name: str) -> list[Path]:
+    return [tmp_path / f"{name}.svg", tmp_path / f"{name}.png"]
+
+
+def axis_labels(fig: Figure) -> list[str]:
+    return [ax.get_xlabel() for ax in fig.axes] + [ax.get_ylabel() for ax in fig.axes]
+
+
+# --------------------------------------------------------------------------- A and B
+
+
+def test_a_and_b_are_chosen_by_rule():
+    pairs, networks = make_pairs(), make_networks()
+    pair = figures.choose_pair(pairs, networks)
+    # the best eta at the largest epochs; init seeds 0 and 1, same order seed
+    assert (pair.model, pair.sizes, pair.eta, pair.epochs) == ("mlp", SIZES, 3.0, 30)
+    assert (pair.a, pair.b, pair.kind) == ((0, 0), (1, 0), "same_order")
+    # a pair without a barrier curve is passed over
+    no_curve = (
+        (pairs.a_init_seed == 0) & (pairs.a_order_seed == 0)
+        & (pairs.b_init_seed == 1) & (pairs.b_order_seed == 0)
+    )  # fmt: skip
+    pairs.loc[no_curve, "barrier_computed"] = False
+    assert figures.choose_pair(pairs, networks).b == (1, 1)
+
+
+def test_tables_without_a_model_column_are_the_mlp():
+    table = figures.read_table(make_pairs())
+    assert set(table.model) == {"mlp"} and set(table.family) == {"mlp"}
+    convex = figures.read_table(make_convex_pairs().drop(columns="family"))
+    assert convex.set_index("model").family.to_dict()["softmax-l2"] == "softmax"
+    assert figures.reference_model(convex) == "mlp"
+    assert set(figures.mlp_rows(convex).model) == {"mlp"}
+
+
+def test_dumps_are_found_with_or_without_the_model_level(tmp_path, dumps):
+    pair = figures.choose_pair(make_pairs(), make_networks())
+    assert figures.find_dump(dumps, pair, "B") == dump_path(dumps, 1, 0)
+    old = dump_path(tmp_path, 1, 0, model_level=False)
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"")
+    assert figures.find_dump([old], pair, "B") == old
+    with pytest.raises(FileNotFoundError, match="init seed 1, order seed 0"):
+        figures.find_dump([dump_path(dumps, 0, 0)], pair, "B")
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+def test_1_question_shows_raw_and_aligned_rows(tmp_path, dumps):
+    out = outputs(tmp_path, "question")
+    fig = figures.question(make_pairs(), make_networks(), dumps, out, rows=4)
+    check_files(out)
+    assert len(fig.axes) == 6 + 1  # A, B, A - B, raw and aligned, and the colour bar
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert "A: init seed 0, order seed 0" in titles
+    assert "B: init seed 1, order seed 0, aligned" in titles
+    # B is A rearranged: raw it differs, aligned it is A exactly
+    raw, aligned = (t for t in titles if t.startswith("A - B"))
+    assert not raw.endswith("= 0.000") and aligned.endswith("= 0.000")
+    b_aligned = next(ax for ax in fig.axes if ax.get_title(loc="left").endswith("aligned"))
+    ticks = [t.get_text() for t in b_aligned.get_yticklabels()]
+    inverse = np.argsort(B_FROM_A.perm)  # A's unit j is B's unit inverse[j]
+    assert ticks == [
+        f"{inverse[j]}{' (-)' if B_FROM_A.sign[inverse[j]] < 0 else ''}" for j in range(4)
+    ]
+    bar = fig.axes[-1]
+    assert bar.get_ylim()[0] == pytest.approx(-bar.get_ylim()[1])  # centred at zero
+    assert "input pixel" in " ".join(axis_labels(fig))
+    assert overlapping_texts(fig) == []
+
+
+def test_2_receptive_fields_pairs_units_and_masks_dead_pixels(tmp_path, dumps, mnist_workdir):
+    out = outputs(tmp_path, "fields")
+    fig = figures.receptive_fields(make_pairs(), make_networks(), dumps, mnist_workdir, out)
+    check_files(out)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 2 * 5  # every hidden unit of A beside its match in B
+    dead = dead_pixels(load_mnist(mnist_workdir, n_train=1000), 1000)
+    for image in images:
+        assert image.get_array().shape == (28, 28)
+        assert np.array_equal(np.ma.getmaskarray(image.get_array()).ravel(), dead)
+    a_side, b_side = images[0::2], images[1::2]
+    for a, b in zip(a_side, b_side):  # B is A rearranged: matched units are identical
+        assert np.ma.allclose(a.get_array(), b.get_array())
+    labels = [sf._suptitle.get_text() for sf in fig.subfigs[0].subfigs if sf._suptitle]
+    assert len(labels) == 5 and all("r_out 1.00" in label for label in labels)
+    assert sum("flipped" in label for label in labels) == 2
+    assert overlapping_texts(fig) == []
+
+
+def test_3_distance_matrices(tmp_path):
+    out = outputs(tmp_path, "distances")
+    fig = figures.distance_matrices(make_pairs(), out)
+    check_files(out)
+    heatmaps = [ax for ax in fig.axes if ax.collections and ax.get_xlabel()]
+    assert len(heatmaps) == len(ETAS) * 3  # at init, raw, aligned per eta
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["at initialisation", "after 30 epochs, raw", "after 30 epochs, aligned"]
+    first = heatmaps[0].collections[0].get_array().reshape(9, 9)
+    assert np.allclose(np.diag(first), 0) and np.allclose(first, first.T)
+    assert first[0, 1] == 0 and first[0, 3] == pytest.approx(1.414)  # same init, other init
+    bar = fig.axes[-1]
+    assert "\u221a2: random pair" in [t.get_text() for t in bar.get_yticklabels()]
+    assert overlapping_texts(fig) == []
+
+
+def test_4_over_training(tmp_path):
+    out = outputs(tmp_path, "training")
+    fig = figures.over_training(make_pairs(), make_networks(), out)
+    check_files(out)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "between networks, raw",
+        "between networks, aligned",
+        "each network from its own init",
+        "test accuracy",
+    ]
+    for ax in fig.axes:
+        assert ax.get_xscale() == "symlog" and ax.get_xlabel().startswith("epochs")
+        assert [t.get_text() for t in ax.get_xticklabels()] == [str(e) for e in EPOCHS]
+    # one mean line per eta (and per init-sharing for the pair panels), plus the sqrt 2 line
+    assert len(fig.axes[0].get_lines()) == 2 * len(ETAS) + 1
+    assert len(fig.axes[3].get_lines()) == len(ETAS)
+    assert fig.axes[3].get_ylabel() == "test accuracy (%)"
+    accuracy = fig.axes[3].get_lines()[1].get_ydata()
+    assert accuracy[-1] == pytest.approx(100 * (0.95 - 0.05 / 30 / 3.0))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert {"eta 0.5", "eta 3"} <= set(legend)
+    assert overlapping_texts(fig) == []
+
+
+def test_5_barriers(tmp_path):
+    pairs = make_pairs()
+    out = outputs(tmp_path, "barriers")
+    fig = figures.barrier_curves(make_curves(pairs), pairs, make_networks(), out)
+    check_files(out)
+    assert len(fig.axes) == 2
+    cost, error = fig.axes
+    assert cost.get_title() == "training cost: A-B barrier 0.300 raw, 0.050 aligned"
+    assert error.get_title() == "test error: A-B barrier 40.0% raw, 3.0% aligned"
+    # 27 pairs with different inits at eta 3, 30 epochs: each raw and aligned
+    assert len(error.get_lines()) == 2 * 27
+    assert max(max(line.get_ydata()) for line in error.get_lines()) == pytest.approx(45.0)
+    assert error.get_ylabel() == "test error (%)"
+    assert overlapping_texts(fig) == []
+
+
+def test_6_similarity_vs_distance(tmp_path):
+    out = outputs(tmp_path, "similarity")
+    fig = figures.similarity_vs_distance(make_pairs(), out)
+    check_files(out)
+    assert len(fig.axes) == 2
+    at_30 = 2 * 36  # pairs at the largest epochs, both etas
+    for ax in fig.axes:
+        assert sum(len(c.get_offsets()) for c in ax.collections) == at_30
+        assert "after alignment" in ax.get_xlabel()
+    assert "CKA" in fig.axes[0].get_ylabel() and "(%)" in fig.axes[1].get_ylabel()
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert {"same init, different order", "same order, different init", "both differ"} <= set(
+        legend
+    )
+    assert overlapping_texts(fig) == []
+
+
+def test_7_convex_control_draws_every_model(tmp_path):
+    out = outputs(tmp_path, "convex")
+    fig = figures.convex_control(make_convex_pairs(), out)
+    check_files(out)
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    expected = [f"{m}, eta {e:g}" for m, etas in CONVEX_MODELS.items() for e in etas]
+    assert set(expected) <= set(lines)
+    assert lines["softmax-l2, eta 0.5"].get_linestyle() == "--"
+    assert lines["softmax, eta 0.5"].get_linestyle() == "-"
+    assert lines["softmax, eta 0.5"].get_color() == lines["softmax-l2, eta 0.5"].get_color()
+    # with L2 the seeds converge: the line falls by orders of magnitude
+    falling = lines["softmax-l2, eta 0.5"].get_ydata()
+    assert falling[-1] < 1e-2 * falling[0]
+    assert "no convex models" not in fig._suptitle.get_text()
+    assert overlapping_texts(fig) == []
+
+
+def test_7_convex_control_before_the_convex_models_exist(tmp_path):
+    fig = figures.convex_control(make_pairs(), tmp_path / "convex.svg")
+    assert [line.get_label() for line in fig.axes[0].get_lines()][:2] == [
+        "mlp, eta 0.5",
+        "mlp, eta 3",
+    ]
+    assert "no convex models" in fig._suptitle.get_text()
+
+
+def test_8_accuracy_grid(tmp_path):
+    out = outputs(tmp_path, "accuracy")
+    fig = figures.accuracy_grid(make_networks(), out)
+    check_files(out)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["eta 0.5", "eta 3"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(e) for e in EPOCHS]
+    values = [t.get_text() for t in ax.texts]
+    assert len(values) == len(ETAS) * len(EPOCHS)
+    assert values[-1].startswith(f"{100 * (0.95 - 0.05 / 30 / 3.0):.1f}")
+    assert overlapping_texts(fig) == []
+    several = figures.accuracy_grid(make_convex_networks(), tmp_path / "several.png")
+    rows = [t.get_text() for t in several.axes[0].get_yticklabels()]
+    assert rows[:3] == ["mlp, eta 0.5", "mlp, eta 3", "mlp-l2, eta 0.5"]
+    assert len(rows) == 7 and "linear-l2, eta 0.01" in rows
+
+
+def test_draw_runs_a_figure_from_a_rules_inputs(tmp_path):
+    pairs, networks = tmp_path / "pairs.parquet", tmp_path / "networks.csv"
+    make_pairs().to_parquet(pairs)
+    make_networks().to_csv(networks, index=False)
+    fig = figures.draw(
+        "over_training", {"pairs": str(pairs), "networks": str(networks)}, [tmp_path / "f.svg"]
+    )
+    assert len(fig.axes) == 4 and (tmp_path / "f.svg").exists()
+    with pytest.raises(ValueError, match=r"\.svg, \.png"):
+        figures.accuracy_grid(make_networks(), tmp_path / "f.jpg")
+
+
+# --------------------------------------------------------------------------- report pages
+
+
+def test_answer_page_renders_the_markdown(tmp_path):
+    answer = tmp_path / "answer.md"
+    answer.write_text(
+        "# Title\n\n_Generated_ from `results/tables/`.\n\n**Bold** text\nover two lines.\n\n"
+        "## Section\n\n| a | b |\n| --- | --- |\n| 1 | x < y |\n"
+    )
+    figures.answer_page(answer, tmp_path / "answer.html")
+    page = (tmp_path / "answer.html").read_text()
+    assert "<title>Title</title>" in page and "<h1>Title</h1>" in page
+    assert "<em>Generated</em> from <code>results/tables/</code>" in page
+    assert "<p><strong>Bold</strong> text over two lines.</p>" in page
+    assert "<th>a</th><th>b</th>" in page and "<td>x &lt; y</td>" in page
+    assert "---" not in page
+
+
+def test_summary_page_shows_the_key_columns(tmp_path):
+    summary = pd.DataFrame(
+        {
+            "sizes": ["784-30-10"],
+            "eta": [3.0],
+            "epochs": [30],
+            "pair_kind": ["same_init"],
+            "n_pairs": [9],
+            "relative_all_mean": [0.5912],
+            "agreement_mean": [0.952],
+        }
+    )
+    summary.to_csv(tmp_path / "summary.csv", index=False)
+    figures.summary_page(tmp_path / "summary.csv", tmp_path / "summary.html")
+    page = (tmp_path / "summary.html").read_text()
+    assert "same init, different order" in page
+    assert "<td>0.591</td>" in page and "<td>95.2%</td>" in page
+    assert "relative distance, raw" in page

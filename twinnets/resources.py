@@ -1,0 +1,216 @@
+"""What each workflow job asks a scheduler for: memory and wall time, derived from its work.
+
+A cluster scheduler kills a job that runs past its ``runtime`` or (with cgroups) grows
+past its ``mem_mb``, and a job that asks for far more waits longer in the queue and
+blocks others. So the workflow's rules do not ask for constants: every value here is
+computed from what the job does (network size, training-set size, epochs trained,
+number of networks and pairs compared), with the cost per unit of work measured on the
+reference machine (a 2-core VM, one BLAS thread, float64; see ``tests/test_resources.py``
+and ``docs/cluster-section.md``), then multiplied by a safety factor for slower or busier
+nodes, plus a fixed allowance for what every job pays whatever its size. A retried job
+(``attempt`` 2, 3, ...) asks for ``attempt`` times as much, so a job killed for time or
+memory gets through on its retry.
+
+Group jobs: Snakemake sums ``mem_mb`` over the jobs of a group that run side by side
+and ``runtime`` over the jobs that run one after another (see profiles/slurm/README.md),
+so each value here is for one job alone.
+
+Units are Snakemake's: ``runtime`` in whole minutes, ``mem_mb`` in MB.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# ----------------------------------------------------------------- measured costs
+#: Seconds of one SGD epoch per (training image x parameter): the matrix products of
+#: the forward and backward pass. Measured 0.25-0.41 ns for [784, 30, 10] and
+#: [784, 30, 30, 10], 0.30 ns for [784, 100, 10] (mini-batch 10, float64).
+SGD_SECONDS_PER_SAMPLE_PARAM = 0.3e-9
+#: Seconds of Python work per mini-batch and per layer, which dominates tiny networks
+#: or mini-batches: [784, 10] with batch size 1 costs 33 us per mini-batch.
+SGD_SECONDS_PER_BATCH_LAYER = 30e-6
+#: Seconds per (image x parameter) of an evaluation (forward pass only): after every
+#: epoch the trainer computes the cost on the training set and the accuracy on the
+#: 10,000 validation and 10,000 test images. Measured 0.10-0.20 ns.
+EVAL_SECONDS_PER_SAMPLE_PARAM = 0.25e-9
+#: Validation and test images evaluated after every epoch.
+HELD_OUT_IMAGES = 20_000
+#: Analysis: seconds per network (reading its dumps, its activations on the held-out
+#: images), per pair (distances, alignments, CKA, function similarity: 3-5 ms measured
+#: for [784, 30, 10]), and per pair with a loss barrier (two 25-point curves, raw and
+#: aligned, on the training and test images: 0.14-0.18 s measured with 50,000 training
+#: images), all for a [784, 30, 10] network and scaled by the parameter count.
+ANALYSIS_SECONDS_PER_NETWORK = 0.05
+ANALYSIS_SECONDS_PER_PAIR = 0.005
+ANALYSIS_SECONDS_PER_BARRIER = 0.2
+REFERENCE_PARAMS = 784 * 30 + 30 + 30 * 10 + 10  # [784, 30, 10]: 23,860
+REFERENCE_BARRIER_IMAGES = 50_000 + 10_000
+
+#: Bytes of the MNIST images as the loader holds them (uint8, all 70,000 images).
+MNIST_BYTES = 70_000 * 784
+#: Images the trainer evaluates at once (twinnets.network.split_logits).
+EVAL_CHUNK = 10_000
+#: Resident memory of a Python process with numpy, scipy, pandas and pyarrow loaded
+#: (about 150 MB measured; a training job's whole script peaked at 210-260 MB).
+PYTHON_MB = 150
+#: Bytes per parameter while a dump is read or written: the tidy Parquet layout holds
+#: a row (layer, param, row, col, value) per parameter, in pandas and Arrow at once.
+DUMP_BYTES_PER_PARAM = 100
+#: Bytes per row of the pair tables (about 40 columns) while they are gathered.
+TABLE_BYTES_PER_PAIR = 2_000
+
+# ----------------------------------------------------------------- allowances
+#: Memory of the Snakemake processes that run inside every cluster job around the
+#: script (the job's own Snakemake and the one srun starts: 178 MB each, measured).
+SNAKEMAKE_MB = 400
+#: Seconds every job pays whatever its size: Snakemake starting inside the cluster job
+#: (5-9 s measured on a local SLURM), Python imports and reading MNIST (about 1 s),
+#: with room for a slow shared filesystem. Snakemake adds up the runtimes of the jobs
+#: that a group runs one after another, so this is paid per job, not per submission.
+JOB_OVERHEAD_SECONDS = 30
+#: Factor on the estimated compute time: nodes slower or busier than the reference.
+TIME_SAFETY = 3.0
+#: Factor on the estimated memory of the job's script.
+MEM_SAFETY = 1.5
+
+
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Weights and biases of a fully connected network with layer widths ``sizes``."""
+    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
+
+
+def minutes(seconds: float, attempt: int = 1) -> int:
+    """Whole minutes for ``seconds`` of estimated compute: overhead, safety, retries.
+
+    Rounds up, so no estimate becomes a limit shorter than itself; at least 1 minute.
+    """
+    total = JOB_OVERHEAD_SECONDS + TIME_SAFETY * seconds
+    return max(1, math.ceil(total / 60)) * _attempt(attempt)
+
+
+def megabytes(script_mb: float, attempt: int = 1) -> int:
+    """MB for a job whose script needs ``script_mb``: safety factor, Snakemake, retries.
+
+    Rounded up to a multiple of 100 MB, which keeps requests readable.
+    """
+    total = SNAKEMAKE_MB + MEM_SAFETY * script_mb
+    return math.ceil(total / 100) * 100 * _attempt(attempt)
+
+
+def train_seconds(settings: Mapping[str, Any], start_epoch: int = 0) -> float:
+    """Estimated compute seconds of training ``settings`` from ``start_epoch`` on.
+
+    ``settings`` is a ``TrainConfig.to_dict()`` (``sizes``, ``n_train``, ``epochs``,
+    ``batch_size``). Each epoch costs one SGD pass over the training set and one
+    evaluation of the training, validation and test sets; a network trained from
+    scratch (``start_epoch`` 0) is also evaluated once at its initialisation.
+    """
+    sizes = settings["sizes"]
+    n_train = int(settings["n_train"])
+    params = parameter_count(sizes)
+    epochs = max(0, int(settings["epochs"]) - start_epoch)
+    batches = math.ceil(n_train / int(settings["batch_size"]))
+    sgd = (
+        n_train * params * SGD_SECONDS_PER_SAMPLE_PARAM
+        + batches * (len(sizes) - 1) * SGD_SECONDS_PER_BATCH_LAYER
+    )
+    evaluation = (n_train + HELD_OUT_IMAGES) * params * EVAL_SECONDS_PER_SAMPLE_PARAM
+    evaluations = epochs + (1 if start_epoch == 0 else 0)
+    return epochs * sgd + evaluations * evaluation
+
+
+def train_runtime(settings: Mapping[str, Any], start_epoch: int = 0, attempt: int = 1) -> int:
+    """Minutes for a training job: its epochs' work (see ``train_seconds``), not a constant.
+
+    A checkpoint resumed from the previous one trains only ``epochs - start_epoch``
+    epochs, so the 30-epoch job after a 5-epoch checkpoint is timed for 25 epochs.
+    """
+    return minutes(train_seconds(settings, start_epoch), attempt)
+
+
+def train_mem_mb(settings: Mapping[str, Any], attempt: int = 1) -> int:
+    """MB for a training job: the images, one evaluation chunk, the dumps' tables.
+
+    Does not grow with epochs (each epoch reuses the same arrays); grows with the
+    network's width (activations of a chunk of ``EVAL_CHUNK`` images, in float64 and
+    their conversion) and its parameter count (the dump read and written).
+    """
+    sizes = settings["sizes"]
+    n_train = int(settings["n_train"])
+    params = parameter_count(sizes)
+    images = MNIST_BYTES + n_train * sizes[-1] * 8  # pixels, one-hot labels
+    chunk = EVAL_CHUNK * (sizes[0] + sum(sizes[1:])) * 8 * 2
+    dumps = params * DUMP_BYTES_PER_PARAM
+    return megabytes(PYTHON_MB + (images + chunk + dumps) / 2**20, attempt)
+
+
+def analyze_seconds(
+    sizes: Sequence[int], n_networks: int, n_train: int, barrier_pairs: int
+) -> float:
+    """Estimated compute seconds of comparing ``n_networks`` networks pairwise.
+
+    Grows with the number of pairs, n (n - 1) / 2, and with the loss barriers computed
+    (at most ``barrier_pairs``, each evaluated on the training and test images).
+    """
+    scale = parameter_count(sizes) / REFERENCE_PARAMS
+    pairs = n_networks * (n_networks - 1) // 2
+    barriers = min(barrier_pairs, pairs)
+    barrier_images = (n_train + 10_000) / REFERENCE_BARRIER_IMAGES
+    return scale * (
+        n_networks * ANALYSIS_SECONDS_PER_NETWORK
+        + pairs * ANALYSIS_SECONDS_PER_PAIR
+        + barriers * ANALYSIS_SECONDS_PER_BARRIER * barrier_images
+    )
+
+
+def analyze_runtime(
+    sizes: Sequence[int], n_networks: int, n_train: int, barrier_pairs: int, attempt: int = 1
+) -> int:
+    """Minutes for the analysis of one group of networks (see ``analyze_seconds``)."""
+    return minutes(analyze_seconds(sizes, n_networks, n_train, barrier_pairs), attempt)
+
+
+def analyze_mem_mb(
+    sizes: Sequence[int], n_networks: int, n_train: int, barrier_pairs: int, attempt: int = 1
+) -> int:
+    """MB for the analysis of one group: held-out images, per-network activations, grams.
+
+    Measured for [784, 30, 10]: 420 MB for 2 networks, 820 MB for 64, and 1,150 MB for
+    64 with 45 barriers on 50,000 training images (the script alone).
+    """
+    hidden = sum(sizes[1:-1])
+    held_out = HELD_OUT_IMAGES * sizes[0] * 8  # validation and test images, float64
+    # each network: activations of every layer on the held-out images, and its two
+    # dumps (the trained network and its initialisation)
+    per_network = (
+        HELD_OUT_IMAGES * sum(sizes[1:]) * 8 + 2 * parameter_count(sizes) * DUMP_BYTES_PER_PARAM
+    )
+    grams = (n_networks * hidden) ** 2 * 8 * 2  # activation grams, all layers at once
+    pairs = n_networks * (n_networks - 1) // 2 * TABLE_BYTES_PER_PAIR
+    barriers = (n_train + 10_000) * sizes[0] * 8 if barrier_pairs > 0 and n_networks > 1 else 0
+    total = MNIST_BYTES + held_out + n_networks * per_network + grams + pairs + barriers
+    return megabytes(PYTHON_MB + total / 2**20, attempt)
+
+
+def tables_runtime(n_pairs: int, attempt: int = 1) -> int:
+    """Minutes for gathering or summarising the tables of ``n_pairs`` pairs in all."""
+    return minutes(n_pairs * 0.001, attempt)
+
+
+def tables_mem_mb(n_pairs: int, attempt: int = 1) -> int:
+    """MB for gathering or summarising the tables of ``n_pairs`` pairs in all.
+
+    The pair table, and the barrier curves of some pairs (50 rows each), held in
+    pandas and Arrow at once.
+    """
+    return megabytes(PYTHON_MB + n_pairs * TABLE_BYTES_PER_PAIR * 4 / 2**20, attempt)
+
+
+def _attempt(attempt: int) -> int:
+    if attempt < 1:
+        raise ValueError(f"attempt counts from 1, got {attempt}")
+    return int(attempt)

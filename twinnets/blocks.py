@@ -56,7 +56,9 @@ def parse_block(name: str) -> list[Member]:
 
 def member_path(block_dir: str | os.PathLike, member: Member) -> Path:
     """Where a member's dump lies inside its block's folder."""
-    return Path(block_dir) / f"init_seed={member[0]}" / f"order_seed={member[1]}" / "weights.parquet"
+    return (
+        Path(block_dir) / f"init_seed={member[0]}" / f"order_seed={member[1]}" / "weights.parquet"
+    )
 
 
 def train_block(

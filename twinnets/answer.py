@@ -90,7 +90,7 @@ def answer_markdown(pairs: pd.DataFrame, networks: pd.DataFrame) -> str:
         "",
         "## How much is inherited from the init?",
         "",
-        f"Training moves each network only {_f(nets.relative_from_init.mean())} of its initial norm "
+        f"Training moves each network by {_f(nets.relative_from_init.mean())} of its initial norm "
         f"away from where it started (cosine to its own init {_f(nets.cosine_to_init.mean())}). "
         "After alignment, the pair's remaining difference splits into the difference of their "
         f"aligned initialisations, distance **{_f(m.distance_signed_init_part, 1)}**, and what "
@@ -230,7 +230,7 @@ def _in_short(m: pd.Series, b: pd.Series, removed: float, nets: pd.DataFrame) ->
         "alignment, the difference of the two random initialisations is "
         + ("larger" if init_larger else "smaller")
         + f" than what training added ({_f(m.distance_signed_init_part, 1)} against "
-        f"{_f(m.distance_signed_training_part, 1)}): training moves a network only "
+        f"{_f(m.distance_signed_training_part, 1)}): training moves a network by "
         f"{_f(nets.relative_from_init.mean())} of its norm, and the never-seen pixels' weights, "
         f"{_pct(m.dead_share_all)} of the raw difference, never move at all."
     )

@@ -4,7 +4,7 @@ What it measures
     Seconds per network-epoch (50,000 images, eta 3.0, mini-batches of 10, one BLAS
     thread) for: the book's per-sample ``network.py`` (as published, float64), the
     single-network trainer (``network.sgd_epoch``), and the batched trainer
-    (``batched.sgd_epoch_batched``) for K in {1, 4, 8, 16, 32}, in float64 and float32;
+    (``network.sgd_epoch_stacked``, as ``batched.train_batched`` runs it) for K in {1, 4, 8, 16, 32}, in float64 and float32;
     each with its ratio to the per-sample reference. Also the FLOP floor: the two
     784-wide matrix products per mini-batch (the arithmetic that cannot be avoided),
     timed as single-core float64 and float32 matmul throughput in the same run.
@@ -38,10 +38,10 @@ from bench_trainer import (
     write_csv,
 )
 
-from twinnets.batched import sgd_epoch_batched, stack, unstack
+from twinnets.batched import stack, unstack
 from twinnets.distances import flatten
 from twinnets.mnist import load_mnist
-from twinnets.network import TrainConfig, epoch_order, init_params, sgd_epoch
+from twinnets.network import TrainConfig, epoch_order, init_params, sgd_epoch, sgd_epoch_stacked
 
 KS = (1, 4, 8, 16, 32)
 DTYPES = ("float64", "float32")
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         onehot = np.eye(10, dtype=dtype)[labels]
         orders = np.stack([epoch_order(c.order_seed, 1, args.n_train) for c in configs])
         started = time.perf_counter()
-        sgd_epoch_batched(stacked, pixels, onehot, orders, configs[0])
+        sgd_epoch_stacked(stacked, pixels, onehot, orders, configs[0])
         seconds = (time.perf_counter() - started) / k
         if (dtype, k) not in identical:  # bit-for-bit check of member 0, untimed
             alone = init_params(configs[0])

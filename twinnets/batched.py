@@ -6,8 +6,8 @@ not arithmetic. Stacking K networks of the same shape into arrays laid out as
 below does K networks' work. Each member keeps its own init and its own
 mini-batch order (the randomness protocol), and every batched operation performs,
 for each member, exactly the floating-point operations of the single trainer
-(``np.matmul`` on a stack calls the same BLAS kernel per slice as on one matrix),
-so the parameters are bitwise those of ``network.train``.
+(``network.sgd_epoch_stacked``, which ``network.train`` runs as a stack of one), so
+the parameters are bitwise those of ``network.train``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.special import expit
 
-from twinnets.mnist import Mnist, scale_pixels
+from twinnets.mnist import Mnist
 from twinnets.network import (
     EpochMetrics,
     Params,
@@ -30,8 +29,7 @@ from twinnets.network import (
     epoch_order,
     evaluate,
     init_params,
-    output_activation,
-    step_size,
+    sgd_epoch_stacked,
 )
 
 
@@ -62,54 +60,6 @@ def unstack(stacked: Params) -> list[Params]:
         Params([w[k].copy() for w in stacked.weights], [b[k].copy() for b in stacked.biases])
         for k in range(stacked.weights[0].shape[0])
     ]
-
-
-def sgd_epoch_batched(
-    stacked: Params,
-    pixels: np.ndarray,
-    onehot: np.ndarray,
-    orders: np.ndarray,
-    config: TrainConfig,
-    first_step: int = 0,
-) -> None:
-    """One epoch for K networks at once; ``orders[k]`` is member k's order.
-
-    The same arithmetic as ``network.sgd_epoch``, each operation on a stack.
-    """
-    weights, biases = stacked.weights, stacked.biases
-    n_layers = len(weights)
-    dtype = weights[0].dtype
-    model = config.model
-    sigmoid_delta = model == "mlp" and config.cost == "quadratic"
-    decay_biases = config.l2 == "all"
-    m = config.batch_size
-    for k, start in enumerate(range(0, orders.shape[1], m), start=first_step):
-        batch = orders[:, start : start + m]  # (K, m)
-        eta = step_size(config, k)
-        step = dtype.type(eta / batch.shape[1])
-        decay = dtype.type(1.0 - eta * config.lmbda / config.n_train)
-        activations = [scale_pixels(pixels[batch], dtype)]  # (K, m, n_in)
-        for w, b in zip(weights[:-1], biases[:-1], strict=True):
-            activations.append(expit(activations[-1] @ w.transpose(0, 2, 1) + b[:, None, :]))
-        z = activations[-1] @ weights[-1].transpose(0, 2, 1) + biases[-1][:, None, :]
-        a = output_activation(z, model)
-        activations.append(a)
-        delta = a - onehot[batch]
-        if sigmoid_delta:
-            delta *= a * (1 - a)
-        for layer in range(n_layers - 1, -1, -1):
-            w = weights[layer]
-            grad_w = delta.transpose(0, 2, 1) @ activations[layer]
-            grad_b = delta.sum(axis=1)
-            if layer:
-                a_prev = activations[layer]
-                delta = (delta @ w) * (a_prev * (1 - a_prev))
-            if config.lmbda:
-                w *= decay
-                if decay_biases:
-                    biases[layer] *= decay
-            w -= step * grad_w
-            biases[layer] -= step * grad_b
 
 
 def train_batched(
@@ -158,7 +108,7 @@ def train_batched(
         for epoch in range(done + 1, config.epochs + 1):
             orders = np.stack([epoch_order(c.order_seed, epoch, c.n_train) for c in configs])
             started = time.perf_counter()
-            sgd_epoch_batched(
+            sgd_epoch_stacked(
                 stacked, pixels, onehot, orders, config, (epoch - 1) * batches_per_epoch(config)
             )
             seconds = (time.perf_counter() - started) / len(configs)

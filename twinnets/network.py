@@ -293,31 +293,54 @@ def sgd_epoch(
     """One epoch of mini-batch SGD over ``pixels[order]``, updating ``params`` in place.
 
     ``first_step`` is the number of SGD steps taken before this epoch, for the schedule.
+    One network is a stack of one: the arithmetic is ``sgd_epoch_stacked``'s.
     """
-    weights, biases = params.weights, params.biases
+    stacked = Params([w[None] for w in params.weights], [b[None] for b in params.biases])
+    sgd_epoch_stacked(stacked, pixels, onehot, order[None], config, first_step)
+    for target, source in zip(params.weights + params.biases, stacked.weights + stacked.biases):
+        target[...] = source[0]
+
+
+def sgd_epoch_stacked(
+    stacked: Params,
+    pixels: np.ndarray,
+    onehot: np.ndarray,
+    orders: np.ndarray,
+    config: TrainConfig,
+    first_step: int = 0,
+) -> None:
+    """One epoch for K networks at once, in place: weights (K, n_out, n_in), biases
+    (K, n_out), ``orders[k]`` member k's order.
+
+    Every operation acts on the whole stack, and does for each member exactly the
+    floating-point operations of training it alone (``np.matmul`` on a stack calls the
+    same BLAS kernel per slice), so members keep their bits however they are grouped.
+    """
+    weights, biases = stacked.weights, stacked.biases
     n_layers = len(weights)
     dtype = weights[0].dtype
     model = config.model
     sigmoid_delta = model == "mlp" and config.cost == "quadratic"
     decay_biases = config.l2 == "all"
     m = config.batch_size
-    for k, start in enumerate(range(0, len(order), m), start=first_step):
-        batch = order[start : start + m]
+    for k, start in enumerate(range(0, orders.shape[1], m), start=first_step):
+        batch = orders[:, start : start + m]  # (K, m)
         eta = step_size(config, k)
-        step = dtype.type(eta / len(batch))
+        step = dtype.type(eta / batch.shape[1])
         decay = dtype.type(1.0 - eta * config.lmbda / config.n_train)
-        activations = [scale_pixels(pixels[batch], dtype)]
+        activations = [scale_pixels(pixels[batch], dtype)]  # (K, m, n_in)
         for w, b in zip(weights[:-1], biases[:-1]):
-            activations.append(expit(activations[-1] @ w.T + b))
-        a = output_activation(activations[-1] @ weights[-1].T + biases[-1], model)
+            activations.append(expit(activations[-1] @ w.transpose(0, 2, 1) + b[:, None, :]))
+        z = activations[-1] @ weights[-1].transpose(0, 2, 1) + biases[-1][:, None, :]
+        a = output_activation(z, model)
         activations.append(a)
         delta = a - onehot[batch]  # cross-entropy (sigmoid or softmax) and linear
         if sigmoid_delta:
             delta *= a * (1 - a)
         for layer in range(n_layers - 1, -1, -1):
             w = weights[layer]
-            grad_w = delta.T @ activations[layer]
-            grad_b = delta.sum(axis=0)
+            grad_w = delta.transpose(0, 2, 1) @ activations[layer]
+            grad_b = delta.sum(axis=1)
             if layer:
                 a_prev = activations[layer]
                 delta = (delta @ w) * (a_prev * (1 - a_prev))

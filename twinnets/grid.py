@@ -154,6 +154,18 @@ def all_weights(config: Mapping[str, Any]) -> list[str]:
     return [path for cell in cells(config) for path in weights_paths(config, cell)]
 
 
+def headline_dumps(config: Mapping[str, Any]) -> list[str]:
+    """Every dump with a hidden layer at the largest checkpoint: the networks that the
+    figures of hidden units may choose their pair A, B from."""
+    last = checkpoints(config["grid"])[-1]
+    return [
+        path
+        for cell in cells(config)
+        if cell.epochs == last and len(parse_sizes(cell.sizes)) > 2
+        for path in weights_paths(config, cell)
+    ]
+
+
 def train_config(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> TrainConfig:
     """The TrainConfig of the network that a weights path names."""
     return TrainConfig(

@@ -3,8 +3,6 @@
 # rule's `figure` param names. `snakemake --report results/report.html` collects every
 # output marked with report(), captions in workflow/report/.
 
-import re
-
 FIGURES = "results/figures"
 FIGURE_NAMES = [
     "1-question",
@@ -22,14 +20,7 @@ ALL_FIGURES = expand(
 
 # Figures 1 and 2 draw two MLP networks at the largest checkpoint, chosen from the tables
 # (twinnets.figures.choose_pair): they depend on every dump that could be chosen.
-_HIDDEN = [
-    (path, int(re.search(r"/epochs=(\d+)/", path)[1]))
-    for path in all_weights(config)
-    if re.search(r"/sizes=\d+(-\d+){2,}/", path)
-]
-HEADLINE_DUMPS = [
-    path for path, epochs in _HIDDEN if epochs == max(e for _, e in _HIDDEN)
-]
+HEADLINE_DUMPS = grid.headline_dumps(config)
 
 
 rule figure_question:

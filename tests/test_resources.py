@@ -15,7 +15,8 @@ from test_workflow import make_copy, snakemake
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from twinnets import grid, resources
-from twinnets.network import TrainConfig, train
+from twinnets.batched import train_batched
+from twinnets.network import TrainConfig
 from twinnets.workflow import job
 
 NIELSEN = [784, 30, 10]
@@ -70,41 +71,56 @@ def test_train_memory_follows_the_network_not_the_epochs():
     assert m(settings(), attempt=2) == 2 * m(settings())
 
 
-def test_the_time_estimate_covers_a_real_training(mnist_data):
+def test_a_block_asks_for_its_networks():
+    big = settings(sizes=[784, 1000, 10], epochs=30)
+    assert resources.train_runtime(big, networks=8) > resources.train_runtime(big, networks=1)
+    assert resources.train_mem_mb(big, networks=64) > resources.train_mem_mb(big, networks=1)
+    # at most a few MB per [784, 30, 10] network: the images dominate
+    assert (
+        resources.train_mem_mb(settings(), networks=8) <= resources.train_mem_mb(settings()) + 100
+    )
+
+
+@pytest.mark.parametrize("networks", [1, 4])
+def test_the_time_estimate_covers_a_real_training(mnist_data, networks):
     """The compute estimate, before its safety factor, is already above the measured
-    time of a short training on this machine (one BLAS thread, as in the workflow)."""
-    config = TrainConfig(sizes=NIELSEN, epochs=2, n_train=5_000)
+    time of a short training of a block on this machine (one BLAS thread, as in the
+    workflow)."""
+    configs = [TrainConfig(sizes=NIELSEN, epochs=2, n_train=5_000, order_seed=k)
+               for k in range(networks)]  # fmt: skip
     with threadpool_limits(1):
         started = time.perf_counter()
-        train(config, mnist_data)
+        train_batched(configs, mnist_data)
         measured = time.perf_counter() - started
-    estimate = resources.train_seconds(config.to_dict())
+    estimate = networks * resources.train_seconds(configs[0].to_dict())
     assert measured < estimate * resources.TIME_SAFETY, (measured, estimate)
 
 
 MEASURE_RSS = """
 import json, sys
-from twinnets.checkpoints import train_checkpoint
+from twinnets.checkpoints import train_checkpoints
 from twinnets.network import TrainConfig
 from threadpoolctl import threadpool_limits
+settings, mnist, out, networks = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+configs = [TrainConfig(**{**settings, "order_seed": k}) for k in range(networks)]
 with threadpool_limits(1):
-    train_checkpoint(TrainConfig(**json.loads(sys.argv[1])), sys.argv[2], sys.argv[3])
+    train_checkpoints(configs, mnist, [f"{out}/{k}.parquet" for k in range(networks)])
 # VmHWM is this process's own peak; ru_maxrss can carry the parent's over exec
 hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print(int(hwm.split()[1]) // 1024)
 """
 
 
-@pytest.mark.parametrize("sizes", [NIELSEN, [784, 300, 10]])
-def test_the_memory_estimate_covers_a_real_training(sizes, mnist_workdir, tmp_path):
+@pytest.mark.parametrize(("sizes", "networks"), [(NIELSEN, 1), (NIELSEN, 16), ([784, 300, 10], 8)])
+def test_the_memory_estimate_covers_a_real_training(sizes, networks, mnist_workdir, tmp_path):
     """A training job's script peaks below its estimate (the Snakemake allowance aside)."""
     config = settings(sizes=sizes, epochs=1, n_train=10_000)
-    args = [json.dumps(config), str(mnist_workdir), str(tmp_path / "w.parquet")]
+    args = [json.dumps(config), str(mnist_workdir), str(tmp_path), str(networks)]
     out = subprocess.run(
         [sys.executable, "-c", MEASURE_RSS, *args], capture_output=True, text=True, check=True
     )
     peak_mb = int(out.stdout.split()[-1])
-    assert peak_mb < resources.train_mem_mb(config) - resources.SNAKEMAKE_MB, peak_mb
+    assert peak_mb < resources.train_mem_mb(config, 1, networks) - resources.SNAKEMAKE_MB, peak_mb
 
 
 def test_analysis_follows_networks_pairs_and_barriers():
@@ -135,16 +151,18 @@ def test_the_workflow_asks_for_what_the_functions_derive(tmp_path, mnist_dir):
     """The rules' resources come from twinnets.resources, job by job (a dry run)."""
     workdir = make_copy(tmp_path, mnist_dir)
     out = snakemake(workdir, "-n")
-    jobs, rule, wildcards = {}, None, ""
+    jobs, rule, wildcards, networks = {}, None, "", 0
     for line in (out.stdout + out.stderr).splitlines():
         if m := re.match(r"\s*(?:local)?rule (\w+):", line):
-            rule, wildcards = m[1], ""
+            rule, wildcards, networks = m[1], "", 0
+        elif m := re.match(r"\s*output: (.*)", line):
+            networks = m[1].count("weights.parquet")
         elif m := re.match(r"\s*wildcards: (.*)", line):
             wildcards = m[1]
         elif (m := re.match(r"\s*resources: (.*)", line)) and rule:
-            jobs[rule, wildcards] = dict(re.findall(r"(\w+)=([^,\s]+)", m[1]))
-    trains = {k: v for k, v in jobs.items() if k[0] == "train"}
-    assert trains
+            jobs[rule, wildcards] = dict(re.findall(r"(\w+)=([^,\s]+)", m[1]), networks=networks)
+    trains = {k: v for k, v in jobs.items() if k[0].startswith("train_")}
+    assert trains and {res["networks"] for res in trains.values()} == {2}  # blocks of 2
     config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
     for (_, wildcards), res in trains.items():
         w = dict(re.findall(r"(\w+)=([^,\s]+)", wildcards))
@@ -156,8 +174,9 @@ def test_the_workflow_asks_for_what_the_functions_derive(tmp_path, mnist_dir):
             "batch_size": config.get("train", {}).get("batch_size", 10),
         }
         start = grid.previous_checkpoint(config["grid"], epochs) or 0
-        assert int(res["runtime"]) == resources.train_runtime(work, start), (wildcards, res)
-        assert int(res["mem_mb"]) == resources.train_mem_mb(work), (wildcards, res)
+        n = res["networks"]
+        assert int(res["runtime"]) == resources.train_runtime(work, start, 1, n), (wildcards, res)
+        assert int(res["mem_mb"]) == resources.train_mem_mb(work, 1, n), (wildcards, res)
     analyses = [v for k, v in jobs.items() if k[0] == "analyze"]
     assert analyses
     for res in analyses:

@@ -205,10 +205,11 @@ def test_every_job_went_through_sbatch_grouped(on_slurm):
     assert sorted(p.stem for p in logs) == sorted(jobs.jobid)
     by_kind = collections.Counter(p.relative_to(workdir / ".snakemake/slurm_logs").parts[0]
                                   for p in logs)  # fmt: skip
-    # training: each submission trains up to group-components networks, whole chains
-    networks = len(list((workdir / "results" / "weights").rglob("epochs=0/weights.parquet")))
+    # training: each submission trains up to group-components blocks, whole chains of
+    # checkpoints (one train log per block and cell at its first checkpoint)
+    chains = len(list((workdir / "logs" / "train").rglob("epochs=0.log")))
     per_submission = yaml.safe_load(PROFILE.read_text())["group-components"]["train"]
-    assert by_kind["group_train_train"] == math.ceil(networks / per_submission), by_kind
+    assert by_kind["group_train_train"] == math.ceil(chains / per_submission), by_kind
     # the analysis (analyze, gather_tables, answer, figures): one submission
     assert sum(n for kind, n in by_kind.items() if kind.startswith("group_analysis_")) == 1
     assert not any(kind.startswith("rule_") for kind in by_kind), by_kind

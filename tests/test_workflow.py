@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 import twinnets
+from twinnets import grid
 from twinnets.dumps import read_dump
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def snakemake(
     return result
 
 
-def planned(workdir: Path, config_file: str = "config/test.yaml") -> dict[str, int]:
+def planned_rules(workdir: Path, config_file: str = "config/test.yaml") -> dict[str, int]:
     """Jobs per rule that a dry run schedules ({} when nothing is to be done)."""
     out = snakemake(workdir, "-n", "--configfile", config_file)
     text = out.stdout + out.stderr
@@ -80,6 +81,15 @@ def planned(workdir: Path, config_file: str = "config/test.yaml") -> dict[str, i
         return {}
     table = text.split("Job stats:")[1].split("total")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def planned(workdir: Path, config_file: str = "config/test.yaml") -> dict[str, int]:
+    """Jobs per rule, the train rules of all blocks (train_i0o0_to_i0o1, ...) as "train"."""
+    plan: dict[str, int] = {}
+    for rule, n in planned_rules(workdir, config_file).items():
+        key = "train" if rule.startswith("train_") else rule
+        plan[key] = plan.get(key, 0) + n
+    return plan
 
 
 def set_config(workdir: Path, name: str, **overrides) -> str:
@@ -111,6 +121,9 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
 
     dumps = sorted((completed / "results" / "weights").rglob("weights.parquet"))
     assert len(dumps) == 2 * 4 * 3  # mlp and linear, crossed 2 x 2 seeds, checkpoints 0, 1, 2
+    # trained in blocks (one per init seed) of 2 networks: 2 models x 2 blocks x 3 checkpoints
+    trained = sorted((completed / "logs" / "train").rglob("*.log"))
+    assert len(trained) == 2 * 2 * 3 and all("/block=i" in p.as_posix() for p in trained)
     assert (
         completed
         / "results/weights/model=mlp/sizes=784-30-10/eta=3.0/init_seed=1/order_seed=0/epochs=2/weights.parquet"
@@ -145,10 +158,11 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
         assert (completed / "logs" / f"{rule}.log").exists()
         assert (completed / "benchmarks" / f"{rule}.tsv").exists()
     log = (
-        completed
-        / "logs/train/model=mlp/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=2.log"
+        completed / "logs/train/model=mlp/sizes=784-30-10/eta=3.0/block=i0o0-i0o1/epochs=2.log"
     ).read_text()
     assert "epoch   2" in log and "epoch   1" not in log  # resumed from checkpoint 1
+    for order_seed in (0, 1):  # both networks of the block
+        assert f"init_seed=0 order_seed={order_seed}  epoch   2" in log
 
 
 def test_a_complete_run_has_nothing_left_to_do(completed):
@@ -158,7 +172,7 @@ def test_a_complete_run_has_nothing_left_to_do(completed):
 def test_b_a_new_eta_trains_only_the_new_networks(completed):
     config = set_config(completed, "more-etas.yaml", grid__etas=[3.0, 0.5])
     assert planned(completed, config) == {
-        "train": 4 * 3,
+        "train": 2 * 3,  # 2 blocks of 2 networks, 3 checkpoints
         "analyze": 3,
         "gather_tables": 1,
         "answer": 1,
@@ -170,7 +184,7 @@ def test_b_a_new_eta_trains_only_the_new_networks(completed):
 def test_c_a_larger_checkpoint_trains_only_the_extension(completed):
     config = set_config(completed, "more-epochs.yaml", grid__epochs=[0, 1, 2, 4])
     assert planned(completed, config) == {
-        "train": 2 * 4,
+        "train": 2 * 2,  # 2 models x 2 blocks
         "analyze": 2,
         "gather_tables": 1,
         "answer": 1,
@@ -191,7 +205,7 @@ def test_d_editing_the_trainer_reruns_training(editable):
     with open(editable / "twinnets" / "network.py", "a") as fh:
         fh.write("\n# an edit\n")
     plan = planned(editable)
-    assert plan["train"] == 24 and plan["analyze"] == 6
+    assert plan["train"] == 2 * 2 * 3 and plan["analyze"] == 6
     assert "download_mnist" not in plan
 
 
@@ -209,10 +223,43 @@ def test_d_editing_the_answer_reruns_only_the_answer(editable):
     assert planned(editable) == {"answer": 1, "report_tables": 1, "all": 1}
 
 
-def test_same_config_same_bits(completed, tmp_path, mnist_dir):
+@pytest.mark.parametrize(
+    "blocking", [{}, {"grid__block_size": 1}, {"grid__block_size": 3}], ids=["same", "1", "3"]
+)
+def test_same_config_same_bits_however_blocked(completed, tmp_path, mnist_dir, blocking):
     again = make_copy(tmp_path / "again", mnist_dir)
+    set_config(again, "test.yaml", **blocking)
     snakemake(again, targets=tuple(weights(completed)))  # the dumps only
     assert weights(again) == weights(completed)
+
+
+def test_f_appended_seeds_leave_complete_blocks_alone(completed):
+    # with blocks of 2 (the same blocks as the run's 8, with 2 order seeds) the blocks are
+    # complete: a third order seed forms new blocks, one per init seed
+    config = set_config(
+        completed, "more-orders.yaml", grid__block_size=2, grid__order_seeds=[0, 1, 2]
+    )
+    plan = planned_rules(completed, config)
+    assert {rule: n for rule, n in plan.items() if rule.startswith("train_")} == {
+        "train_i0o2": 2 * 3,  # 2 models x 3 checkpoints
+        "train_i1o2": 2 * 3,
+    }
+    config = set_config(
+        completed, "more-inits.yaml", grid__block_size=2, grid__init_seeds=[0, 1, 2]
+    )
+    plan = planned_rules(completed, config)
+    assert {rule: n for rule, n in plan.items() if rule.startswith("train_")} == {
+        "train_i2o0_to_i2o1": 2 * 3
+    }
+    # a partial block that gains a member is trained again, all of it (same bits)
+    config = set_config(completed, "partial.yaml", grid__block_size=3, grid__order_seeds=[0, 1])
+    assert planned(completed, config) == {}
+    config = set_config(completed, "grown.yaml", grid__block_size=3, grid__order_seeds=[0, 1, 2])
+    plan = planned_rules(completed, config)
+    assert {rule: n for rule, n in plan.items() if rule.startswith("train_")} == {
+        "train_i0o0_to_i0o2": 2 * 3,
+        "train_i1o0_to_i1o2": 2 * 3,
+    }
 
 
 def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
@@ -234,10 +281,7 @@ def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    log = (
-        workdir
-        / "logs/train/model=mlp/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=0/epochs=3.log"
-    )
+    log = workdir / "logs/train/model=mlp/sizes=784-30-10/eta=3.0/block=i0o0-i0o1/epochs=3.log"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and "epoch   1" not in (
         log.read_text() if log.exists() else ""
@@ -246,8 +290,9 @@ def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
     os.killpg(proc.pid, signal.SIGKILL)  # like a power cut: no chance to clean up
     proc.wait()
     assert "epoch   1" in log.read_text(), "the job was not caught mid-way"
-    killed = log.with_suffix("").as_posix().replace("/logs/train/", "/results/weights/")
-    assert not Path(killed, "weights.parquet").exists()
+    block = grid.Block(((0, 0), (0, 1)))
+    killed = block.weights(model="mlp", sizes="784-30-10", eta="3.0", epochs=3)
+    assert not any((workdir / path).exists() for path in killed)
     for dump in (workdir / "results" / "weights").rglob("weights.parquet"):
         read_dump(dump)  # every file under its final name is complete
     snakemake(workdir, "--unlock")  # the killed Snakemake left its lock, as after a power cut

@@ -75,6 +75,10 @@ def train_batched(
     """
     check_batchable(configs)
     config = configs[0]
+    if len(data.train) < config.n_train:
+        raise ValueError(
+            f"n_train={config.n_train} but the data holds only {len(data.train)} training images"
+        )
     pixels = data.train.pixels[: config.n_train]
     onehot = np.eye(config.sizes[-1], dtype=config.dtype)[data.train.labels[: config.n_train]]
     if resume is None:

@@ -1,13 +1,14 @@
-"""Train a network to an epochs checkpoint, resuming from an earlier checkpoint's dump."""
+"""Train networks to an epochs checkpoint, resuming from an earlier checkpoint's dumps."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from twinnets.batched import train_batched
 from twinnets.dumps import read_dump, write_dump
 from twinnets.mnist import load_mnist
-from twinnets.network import EpochMetrics, TrainConfig, TrainedNetwork, train
+from twinnets.network import EpochMetrics, TrainConfig, TrainedNetwork
 
 
 def format_epoch(m: EpochMetrics) -> str:
@@ -18,6 +19,33 @@ def format_epoch(m: EpochMetrics) -> str:
     )
 
 
+def train_checkpoints(
+    configs: Sequence[TrainConfig],
+    mnist_dir: str | os.PathLike,
+    outs: Sequence[str | os.PathLike],
+    resume: Sequence[str | os.PathLike] | None = None,
+    on_epoch: Callable[[int, EpochMetrics], None] | None = None,
+) -> list[TrainedNetwork]:
+    """Train ``configs`` together (continuing the dumps ``resume``) and dump each to ``outs``.
+
+    The networks share every setting but their seeds (``twinnets.batched``); each one's
+    dump is bitwise that of training it alone and straight, so checkpoints can be
+    added to a grid later, and networks grouped into jobs any way, at no cost in bits.
+    ``on_epoch(k, metrics)`` reports network k's epochs.
+    """
+    if len(outs) != len(configs) or (resume and len(resume) != len(configs)):
+        raise ValueError(
+            f"{len(configs)} networks need as many outputs ({len(outs)} given) "
+            f"and dumps to resume from ({len(resume or [])} given)"
+        )
+    data = load_mnist(mnist_dir, n_train=configs[0].n_train)
+    start = [read_dump(path).network for path in resume] if resume else None
+    networks = train_batched(configs, data, resume=start, on_epoch=on_epoch)
+    for network, out in zip(networks, outs, strict=True):
+        write_dump(out, network, data.sha256)
+    return networks
+
+
 def train_checkpoint(
     config: TrainConfig,
     mnist_dir: str | os.PathLike,
@@ -25,13 +53,12 @@ def train_checkpoint(
     resume: str | os.PathLike | None = None,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
 ) -> TrainedNetwork:
-    """Train ``config`` (continuing the dump ``resume`` if given) and dump it to ``out``.
-
-    Only the epochs beyond ``resume``'s are trained; the result is bitwise that of
-    training straight, so checkpoints can be added to a grid later at no extra cost.
-    """
-    data = load_mnist(mnist_dir, n_train=config.n_train)
-    start = read_dump(resume).network if resume else None
-    network = train(config, data, resume=start, on_epoch=on_epoch)
-    write_dump(out, network, data.sha256)
+    """``train_checkpoints`` for one network."""
+    (network,) = train_checkpoints(
+        [config],
+        mnist_dir,
+        [out],
+        resume=[resume] if resume else None,
+        on_epoch=(lambda _, m: on_epoch(m)) if on_epoch else None,
+    )
     return network

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import re
+import string
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from twinnets.network import CONVEX_COSTS, TrainConfig
@@ -110,6 +114,67 @@ def seed_pairs(grid: Mapping[str, Any]) -> list[tuple[int, int]]:
     return list(itertools.product(grid["init_seeds"], grid["order_seeds"]))
 
 
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """The networks of a grid cell that one workflow job trains together.
+
+    Members are (init_seed, order_seed) pairs. Every cell of the grid has the same
+    blocks, because the seeds are grid-wide; a block's job trains its members for
+    one (model, sizes, eta) to one checkpoint, resuming their previous one.
+    """
+
+    members: tuple[tuple[int, int], ...]
+
+    @property
+    def name(self) -> str:
+        """``i0o0-i0o7``: its first and last member, which identify it within a grid."""
+        first, last = (f"i{i}o{o}" for i, o in (self.members[0], self.members[-1]))
+        return first if len(self.members) == 1 else f"{first}-{last}"
+
+    def weights(self, **wildcards: Any) -> list[str]:
+        """The members' dumps; wildcards not given stay Snakemake wildcards."""
+        fields = {key: wildcards.get(key, f"{{{key}}}") for key in ("model", "sizes", "eta")}
+        fields["epochs"] = wildcards.get("epochs", "{epochs}")
+        return [WEIGHTS.format(**fields, init_seed=i, order_seed=o) for i, o in self.members]
+
+
+def seed_blocks(grid: Mapping[str, Any]) -> list[Block]:
+    """The blocks of every cell: the seed pairs cut into runs of ``grid.block_size``.
+
+    Cut so that a grid grows incrementally: ``crossed`` cuts each init seed's networks,
+    in the order of ``order_seeds``; ``paired`` cuts the list of pairs. Appending seeds
+    to the lists therefore changes at most the last block of each init seed (crossed)
+    or the last block (paired); every other block, and its dumps, stays as it is.
+    """
+    size = grid["block_size"]
+    if grid["design"] == "paired":
+        runs = [seed_pairs(grid)]
+    else:
+        runs = [[(i, o) for o in grid["order_seeds"]] for i in grid["init_seeds"]]
+    return [Block(tuple(run[k : k + size])) for run in runs for k in range(0, len(run), size)]
+
+
+def _path_regex(template: str) -> re.Pattern[str]:
+    """A template path as a regex with one named group per wildcard."""
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field:
+            parts.append(f"(?P<{field}>{WILDCARD_PATTERNS[field]})")
+    return re.compile("".join(parts))
+
+
+WEIGHTS_PATTERN = _path_regex(WEIGHTS)
+
+
+def parse_weights_path(path: str | os.PathLike) -> dict[str, str]:
+    """The wildcards of a dump's path (relative or absolute), e.g. its seeds."""
+    match = WEIGHTS_PATTERN.search(Path(path).as_posix())
+    if match is None:
+        raise ValueError(f"{path} is not a weights path of the form {WEIGHTS}")
+    return match.groupdict()
+
+
 def checkpoints(grid: Mapping[str, Any]) -> list[int]:
     """The epochs checkpoints, sorted, always including 0 (the initialisation)."""
     return sorted({0, *grid["epochs"]})
@@ -164,6 +229,13 @@ def headline_dumps(config: Mapping[str, Any]) -> list[str]:
         if cell.epochs == last and len(parse_sizes(cell.sizes)) > 2
         for path in weights_paths(config, cell)
     ]
+
+
+def shared_settings(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings that a (model, sizes, eta, epochs) cell's networks share: all but seeds."""
+    settings = train_config(config, {**wildcards, "init_seed": 0, "order_seed": 0}).to_dict()
+    del settings["init_seed"], settings["order_seed"]
+    return settings
 
 
 def train_config(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> TrainConfig:

@@ -323,6 +323,7 @@ def sgd_epoch_stacked(
     sigmoid_delta = model == "mlp" and config.cost == "quadratic"
     decay_biases = config.l2 == "all"
     m = config.batch_size
+    grads = [np.empty_like(w) for w in weights]  # reused: no allocation per mini-batch
     for k, start in enumerate(range(0, orders.shape[1], m), start=first_step):
         batch = orders[:, start : start + m]  # (K, m)
         eta = step_size(config, k)
@@ -339,7 +340,7 @@ def sgd_epoch_stacked(
             delta *= a * (1 - a)
         for layer in range(n_layers - 1, -1, -1):
             w = weights[layer]
-            grad_w = delta.transpose(0, 2, 1) @ activations[layer]
+            grad_w = np.matmul(delta.transpose(0, 2, 1), activations[layer], out=grads[layer])
             grad_b = delta.sum(axis=1)
             if layer:
                 a_prev = activations[layer]
@@ -348,7 +349,8 @@ def sgd_epoch_stacked(
                 w *= decay
                 if decay_biases:
                     biases[layer] *= decay
-            w -= step * grad_w
+            grad_w *= step  # then w -= grad_w: the same two roundings as w -= step * grad_w
+            w -= grad_w
             biases[layer] -= step * grad_b
 
 

@@ -60,6 +60,9 @@ PYTHON_MB = 150
 #: Bytes per parameter while a dump is read or written: the tidy Parquet layout holds
 #: a row (layer, param, row, col, value) per parameter, in pandas and Arrow at once.
 DUMP_BYTES_PER_PARAM = 100
+#: Float64 copies of each network's parameters that a training job holds: the stack
+#: trained in place, its gradients and SGD buffers, each member's own copy and results.
+PARAM_COPIES = 8
 #: Bytes per row of the pair tables (about 40 columns) while they are gathered.
 TABLE_BYTES_PER_PAIR = 2_000
 
@@ -123,21 +126,26 @@ def train_seconds(settings: Mapping[str, Any], start_epoch: int = 0) -> float:
     return epochs * sgd + evaluations * evaluation
 
 
-def train_runtime(settings: Mapping[str, Any], start_epoch: int = 0, attempt: int = 1) -> int:
-    """Minutes for a training job: its epochs' work (see ``train_seconds``), not a constant.
+def train_runtime(
+    settings: Mapping[str, Any], start_epoch: int = 0, attempt: int = 1, networks: int = 1
+) -> int:
+    """Minutes for a job training ``networks`` networks: their epochs' work, not a constant.
 
     A checkpoint resumed from the previous one trains only ``epochs - start_epoch``
-    epochs, so the 30-epoch job after a 5-epoch checkpoint is timed for 25 epochs.
+    epochs, so the 30-epoch job after a 5-epoch checkpoint is timed for 25 epochs. A
+    block of networks trained together is timed as if trained one after another:
+    batching saves a fifth at most (bench/bench_batched.py), well inside the safety factor.
     """
-    return minutes(train_seconds(settings, start_epoch), attempt)
+    return minutes(networks * train_seconds(settings, start_epoch), attempt)
 
 
-def train_mem_mb(settings: Mapping[str, Any], attempt: int = 1) -> int:
-    """MB for a training job: the images, one evaluation chunk, the dumps' tables.
+def train_mem_mb(settings: Mapping[str, Any], attempt: int = 1, networks: int = 1) -> int:
+    """MB for a job training ``networks`` networks: images, one evaluation chunk, dumps.
 
     Does not grow with epochs (each epoch reuses the same arrays); grows with the
     network's width (activations of a chunk of ``EVAL_CHUNK`` images, in float64 and
-    their conversion) and its parameter count (the dump read and written).
+    their conversion), its parameter count (one dump read or written at a time) and,
+    barely, with the networks of a block (``PARAM_COPIES`` copies of each one's parameters).
     """
     sizes = settings["sizes"]
     n_train = int(settings["n_train"])
@@ -145,7 +153,8 @@ def train_mem_mb(settings: Mapping[str, Any], attempt: int = 1) -> int:
     images = MNIST_BYTES + n_train * sizes[-1] * 8  # pixels, one-hot labels
     chunk = EVAL_CHUNK * (sizes[0] + sum(sizes[1:])) * 8 * 2
     dumps = params * DUMP_BYTES_PER_PARAM
-    return megabytes(PYTHON_MB + (images + chunk + dumps) / 2**20, attempt)
+    block = networks * params * PARAM_COPIES * 8
+    return megabytes(PYTHON_MB + (images + chunk + dumps + block) / 2**20, attempt)
 
 
 def analyze_seconds(

@@ -30,16 +30,25 @@ def group_weights(wildcards):
     return grid.weights_paths(config, grid.Cell(**wildcards))
 
 
-def resume_from(wildcards):
-    """The dump of the previous checkpoint of the same network, if any."""
-    previous = grid.previous_checkpoint(config["grid"], int(wildcards.epochs))
-    if previous is None:
-        return []
-    return grid.WEIGHTS.format(**{**wildcards, "epochs": previous})
+# Training: one job per block of seeds (grid.seed_blocks) and cell. The functions
+# below that take a block return the input or resource function of that block's rule.
+
+
+def resume_from(block):
+    """The block's dumps at the previous checkpoint, which its training continues."""
+
+    def dumps(wildcards):
+        previous = grid.previous_checkpoint(config["grid"], int(wildcards.epochs))
+        if previous is None:
+            return []
+        return block.weights(**{**wildcards, "epochs": previous})
+
+    return dumps
 
 
 def train_settings(wildcards):
-    return grid.train_config(config, wildcards).to_dict()
+    """What the block's networks share; the outputs' paths name each one's seeds."""
+    return grid.shared_settings(config, wildcards)
 
 
 def group_inits(wildcards):
@@ -66,13 +75,20 @@ def start_epoch(wildcards):
     return grid.previous_checkpoint(config["grid"], int(wildcards.epochs)) or 0
 
 
-def train_runtime(wildcards, attempt):
-    settings = train_settings(wildcards)
-    return jobres.train_runtime(settings, start_epoch(wildcards), attempt)
+def train_runtime(block):
+    def runtime(wildcards, attempt):
+        settings, start = train_settings(wildcards), start_epoch(wildcards)
+        return jobres.train_runtime(settings, start, attempt, len(block.members))
+
+    return runtime
 
 
-def train_mem_mb(wildcards, attempt):
-    return jobres.train_mem_mb(train_settings(wildcards), attempt)
+def train_mem_mb(block):
+    def mem_mb(wildcards, attempt):
+        settings = train_settings(wildcards)
+        return jobres.train_mem_mb(settings, attempt, len(block.members))
+
+    return mem_mb
 
 
 def analyze_work(wildcards):

@@ -1,0 +1,67 @@
+"""The grid's blocks of networks: every network in exactly one block, growth incremental."""
+
+from __future__ import annotations
+
+import pytest
+
+from twinnets import grid
+
+
+def blocks(design: str, inits: list[int], orders: list[int], size: int) -> list[list]:
+    g = {"design": design, "init_seeds": inits, "order_seeds": orders, "block_size": size}
+    return [list(b.members) for b in grid.seed_blocks(g)]
+
+
+@pytest.mark.parametrize("design", ["crossed", "paired"])
+@pytest.mark.parametrize("size", [1, 2, 3, 8])
+def test_every_network_is_in_exactly_one_block_of_at_most_block_size(design, size):
+    inits, orders = [0, 1, 2, 7], [3, 0, 5, 9]
+    g = {"design": design, "init_seeds": inits, "order_seeds": orders, "block_size": size}
+    members = [m for b in blocks(design, inits, orders, size) for m in b]
+    assert sorted(members) == sorted(grid.seed_pairs(g))
+    assert all(1 <= len(b) <= size for b in blocks(design, inits, orders, size))
+
+
+def test_crossed_blocks_share_the_init_seed_and_follow_the_order_list():
+    assert blocks("crossed", [0, 1], [5, 3, 4], 2) == [
+        [(0, 5), (0, 3)], [(0, 4)], [(1, 5), (1, 3)], [(1, 4)],
+    ]  # fmt: skip
+    assert blocks("paired", [0, 1, 2], [0, 1, 2], 2) == [[(0, 0), (1, 1)], [(2, 2)]]
+
+
+@pytest.mark.parametrize("design", ["crossed", "paired"])
+def test_appending_seeds_changes_only_the_last_blocks(design):
+    before = blocks(design, [0, 1, 2, 3], [0, 1, 2, 3], 2)
+    after = blocks(design, [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], 2)
+    kept = [b for b in before if b in after]
+    if design == "paired":
+        assert kept == before  # the last block was full: a new block takes the new pair
+    else:  # each init seed's full blocks stay; only new ones appear
+        assert kept == before and len(after) == 5 * 3
+
+
+def test_block_names_and_paths():
+    block = grid.Block(((0, 0), (0, 1), (0, 2)))
+    assert block.name == "i0o0-i0o2" and grid.Block(((3, 4),)).name == "i3o4"
+    paths = block.weights(model="mlp", sizes="784-30-10", eta="3.0")
+    assert paths[2] == (
+        "results/weights/model=mlp/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=2"
+        "/epochs={epochs}/weights.parquet"
+    )  # epochs stays a Snakemake wildcard
+    wildcards = grid.parse_weights_path("/anywhere/" + paths[1].format(epochs=30))
+    assert wildcards == {"model": "mlp", "sizes": "784-30-10", "eta": "3.0",
+                         "init_seed": "0", "order_seed": "1", "epochs": "30"}  # fmt: skip
+    with pytest.raises(ValueError, match="not a weights path"):
+        grid.parse_weights_path("results/weights/model=mlp/weights.parquet")
+
+
+def test_shared_settings_leave_out_the_seeds():
+    config = {
+        "data": {"n_train": 100},
+        "grid": {"models": [{"name": "mlp"}]},
+        "train": {"batch_size": 10},
+    }
+    settings = grid.shared_settings(config, {"model": "mlp", "sizes": "784-30-10", "eta": "3.0",
+                                             "epochs": 5})  # fmt: skip
+    assert "init_seed" not in settings and "order_seed" not in settings
+    assert settings["eta"] == 3.0 and settings["epochs"] == 5 and settings["n_train"] == 100

@@ -55,7 +55,7 @@ def make_copy(dest: Path, configfile: Path, mnist: Path, grouped: bool) -> Path:
     (dest / "config" / "bench.yaml").write_text(yaml.safe_dump(config))
     if not grouped:
         for rules in (dest / "workflow" / "rules").glob("*.smk"):
-            text = re.sub(r'\n    group:\n        "[^"]*"', "", rules.read_text())
+            text = re.sub(r'\n( *)group:\n\1    "[^"]*"', "", rules.read_text())
             rules.write_text(text)
         profile = dest / "profiles" / "slurm" / "config.v8+.yaml"
         settings = yaml.safe_load(profile.read_text())

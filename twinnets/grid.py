@@ -133,8 +133,8 @@ class Block:
 
     def weights(self, **wildcards: Any) -> list[str]:
         """The members' dumps; wildcards not given stay Snakemake wildcards."""
-        fields = {key: wildcards.get(key, f"{{{key}}}") for key in ("model", "sizes", "eta")}
-        fields["epochs"] = wildcards.get("epochs", "{epochs}")
+        keys = ("model", "sizes", "eta", "epochs")
+        fields = {key: wildcards.get(key, f"{{{key}}}") for key in keys}
         return [WEIGHTS.format(**fields, init_seed=i, order_seed=o) for i, o in self.members]
 
 

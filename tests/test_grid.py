@@ -48,11 +48,6 @@ def test_block_names_and_paths():
         "results/weights/model=mlp/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=2"
         "/epochs={epochs}/weights.parquet"
     )  # epochs stays a Snakemake wildcard
-    wildcards = grid.parse_weights_path("/anywhere/" + paths[1].format(epochs=30))
-    assert wildcards == {"model": "mlp", "sizes": "784-30-10", "eta": "3.0",
-                         "init_seed": "0", "order_seed": "1", "epochs": "30"}  # fmt: skip
-    with pytest.raises(ValueError, match="not a weights path"):
-        grid.parse_weights_path("results/weights/model=mlp/weights.parquet")
 
 
 def test_shared_settings_leave_out_the_seeds():

@@ -121,6 +121,9 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
 
     dumps = sorted((completed / "results" / "weights").rglob("weights.parquet"))
     assert len(dumps) == 2 * 4 * 3  # mlp and linear, crossed 2 x 2 seeds, checkpoints 0, 1, 2
+    for dump in dumps:  # each network in its own file, whichever block trained it
+        config = read_dump(dump).config
+        assert f"/init_seed={config.init_seed}/order_seed={config.order_seed}/" in dump.as_posix()
     # trained in blocks (one per init seed) of 2 networks: 2 models x 2 blocks x 3 checkpoints
     trained = sorted((completed / "logs" / "train").rglob("*.log"))
     assert len(trained) == 2 * 2 * 3 and all("/block=i" in p.as_posix() for p in trained)

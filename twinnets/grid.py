@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
-import re
-import string
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from twinnets.network import CONVEX_COSTS, TrainConfig
@@ -152,27 +148,6 @@ def seed_blocks(grid: Mapping[str, Any]) -> list[Block]:
     else:
         runs = [[(i, o) for o in grid["order_seeds"]] for i in grid["init_seeds"]]
     return [Block(tuple(run[k : k + size])) for run in runs for k in range(0, len(run), size)]
-
-
-def _path_regex(template: str) -> re.Pattern[str]:
-    """A template path as a regex with one named group per wildcard."""
-    parts = []
-    for literal, field, _, _ in string.Formatter().parse(template):
-        parts.append(re.escape(literal))
-        if field:
-            parts.append(f"(?P<{field}>{WILDCARD_PATTERNS[field]})")
-    return re.compile("".join(parts))
-
-
-WEIGHTS_PATTERN = _path_regex(WEIGHTS)
-
-
-def parse_weights_path(path: str | os.PathLike) -> dict[str, str]:
-    """The wildcards of a dump's path (relative or absolute), e.g. its seeds."""
-    match = WEIGHTS_PATTERN.search(Path(path).as_posix())
-    if match is None:
-        raise ValueError(f"{path} is not a weights path of the form {WEIGHTS}")
-    return match.groupdict()
 
 
 def checkpoints(grid: Mapping[str, Any]) -> list[int]:

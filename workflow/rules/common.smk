@@ -47,7 +47,7 @@ def resume_from(block):
 
 
 def train_settings(wildcards):
-    """What the block's networks share; the outputs' paths name each one's seeds."""
+    """What the block's networks share: all settings but their seeds."""
     return grid.shared_settings(config, wildcards)
 
 

@@ -26,6 +26,7 @@ for block in grid.seed_blocks(config["grid"]):
             runtime=train_runtime(block),
         params:
             settings=train_settings,
+            seeds=[{"init_seed": i, "order_seed": o} for i, o in block.members],
             code=code("train.py"),
         script:
             "../../scripts/train.py"

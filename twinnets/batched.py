@@ -98,11 +98,15 @@ def train_batched(
             raise ValueError(f"members resume from different epochs: {sorted(done_set)}")
         done = done_set.pop()
         for c, r in zip(configs, resume, strict=True):
-            if not c.same_network(r.config) or done > c.epochs:
+            if not c.same_network(r.config):
                 raise ValueError(
-                    f"cannot resume: {r.config.describe()} is not an earlier checkpoint of "
-                    f"{c.describe()}"
+                    "cannot resume: the dump was trained with different settings.\n"
+                    f"  dump:      {r.config.describe()}\n  requested: {c.describe()}"
                 )
+        if done > config.epochs:
+            raise ValueError(
+                f"cannot resume: the dump has {done} epochs, more than the {config.epochs} requested"
+            )
         members = [
             TrainedNetwork(c, r.params.astype(c.dtype), list(r.metrics))
             for c, r in zip(configs, resume, strict=True)

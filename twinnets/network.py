@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -377,50 +376,14 @@ def train(
 
     Continuing an E-epoch network to E' epochs gives bitwise the parameters of
     training E' epochs straight, because each epoch's order depends only on its number.
+    One network is a block of one: ``batched.train_batched`` runs the loop.
     """
-    if len(data.train) < config.n_train:
-        raise ValueError(
-            f"n_train={config.n_train} but the data holds only {len(data.train)} training images"
-        )
-    pixels = data.train.pixels[: config.n_train]
-    onehot = np.eye(config.sizes[-1], dtype=config.dtype)[data.train.labels[: config.n_train]]
-    if resume is None:
-        params, metrics, done = init_params(config), [], 0
-        cost, val, test = evaluate(params, data, config)
-        metrics.append(EpochMetrics(0, cost, val, test, 0.0))
-        if on_epoch:
-            on_epoch(metrics[-1])
-    else:
-        if not config.same_network(resume.config):
-            raise ValueError(
-                "cannot resume: the dump was trained with different settings.\n"
-                f"  dump:      {resume.config.describe()}\n  requested: {config.describe()}"
-            )
-        done = resume.config.epochs
-        if done > config.epochs:
-            raise ValueError(
-                f"cannot resume: the dump has {done} epochs, more than the {config.epochs} requested"
-            )
-        params, metrics = resume.params.astype(config.dtype), list(resume.metrics)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(done + 1, config.epochs + 1):
-            started = time.perf_counter()
-            sgd_epoch(
-                params,
-                pixels,
-                onehot,
-                epoch_order(config.order_seed, epoch, config.n_train),
-                config,
-                first_step=(epoch - 1) * batches_per_epoch(config),
-            )
-            seconds = time.perf_counter() - started
-            if not params.all_finite():
-                raise TrainingDiverged(
-                    f"parameters became non-finite in epoch {epoch} ({config.describe()}); "
-                    "lower eta (or lmbda)"
-                )
-            cost, val, test = evaluate(params, data, config)
-            metrics.append(EpochMetrics(epoch, cost, val, test, seconds))
-            if on_epoch:
-                on_epoch(metrics[-1])
-    return TrainedNetwork(config, params, metrics)
+    from twinnets.batched import train_batched  # batched builds on this module
+
+    (network,) = train_batched(
+        [config],
+        data,
+        resume=[resume] if resume else None,
+        on_epoch=(lambda _, metrics: on_epoch(metrics)) if on_epoch else None,
+    )
+    return network

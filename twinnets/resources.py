@@ -134,7 +134,8 @@ def train_runtime(
     A checkpoint resumed from the previous one trains only ``epochs - start_epoch``
     epochs, so the 30-epoch job after a 5-epoch checkpoint is timed for 25 epochs. A
     block of networks trained together is timed as if trained one after another:
-    batching saves a fifth at most (bench/bench_batched.py), well inside the safety factor.
+    batching saves at most a quarter of the SGD time (bench/bench_batched.py), well inside
+    the safety factor.
     """
     return minutes(networks * train_seconds(settings, start_epoch), attempt)
 

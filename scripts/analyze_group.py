@@ -11,9 +11,9 @@ with job(sm):
     result = analyze_group(
         sm.input.weights,
         mnist_dir=Path(sm.input.mnist[0]).parent,
-        init_paths=sm.input.inits,
         barrier_pairs=sm.params.barrier_pairs,
         model_name=sm.params.model,
+        unseen_variance=sm.params.unseen_variance,
     )
     write_frame(result.pairs, sm.output.pairs)
     write_frame(result.networks, sm.output.networks)

@@ -8,5 +8,9 @@ from twinnets.workflow import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):
-    text = answer_markdown(pd.read_parquet(sm.input.pairs), pd.read_parquet(sm.input.networks))
+    text = answer_markdown(
+        pd.read_csv(sm.input.summary),
+        pd.read_parquet(sm.input.networks),
+        pd.read_parquet(sm.input.pairs),
+    )
     atomic_write_text(sm.output[0], text)

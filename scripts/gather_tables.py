@@ -1,6 +1,6 @@
 """Snakemake entry point: all groups' tables as one, plus the per-kind summary."""
 
-from twinnets.analysis import gather_tables
+from twinnets.summary import gather_tables
 from twinnets.workflow import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

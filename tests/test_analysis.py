@@ -2,49 +2,43 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from twinnets.alignment import apply_transforms, random_transforms
-from twinnets.analysis import analyze_group, summary_table
+from twinnets.analysis import analyze_group
 from twinnets.answer import answer_markdown
 from twinnets.cli import main
 from twinnets.dumps import write_dump
 from twinnets.mnist import FILES, load_mnist
 from twinnets.network import TrainConfig, TrainedNetwork, train
+from twinnets.summary import summarise
 
 N_TRAIN = 2_000
 
 
 @pytest.fixture(scope="module")
 def group(mnist_workdir, tmp_path_factory):
-    """Four networks, crossed seeds {0, 1} x {0, 1}, with their epochs=0 dumps."""
+    """Four networks, crossed seeds {0, 1} x {0, 1}."""
     root = tmp_path_factory.mktemp("group")
     data = load_mnist(mnist_workdir, n_train=N_TRAIN)
-    paths, inits = [], []
+    paths = []
     for init_seed in (0, 1):
         for order_seed in (0, 1):
             config = TrainConfig(
                 n_train=N_TRAIN, epochs=2, init_seed=init_seed, order_seed=order_seed
             )
-            net = train(config, data)
-            for epochs, target in ((2, paths), (0, inits)):
-                path = root / f"{init_seed}-{order_seed}-{epochs}.parquet"
-                if epochs == 0:
-                    zero = dataclasses.replace(config, epochs=0)
-                    write_dump(path, train(zero, data), FILES)
-                else:
-                    write_dump(path, net, FILES)
-                target.append(path)
-    return {"paths": paths, "inits": inits, "data": data, "root": root}
+            path = root / f"{init_seed}-{order_seed}-2.parquet"
+            write_dump(path, train(config, data), FILES)
+            paths.append(path)
+    return {"paths": paths, "data": data, "root": root}
 
 
 @pytest.fixture(scope="module")
 def analysis(group, mnist_workdir):
-    return analyze_group(group["paths"], mnist_workdir, init_paths=group["inits"])
+    return analyze_group(group["paths"], mnist_workdir)
 
 
 def test_one_row_per_pair_with_every_metric(analysis):
@@ -54,10 +48,14 @@ def test_one_row_per_pair_with_every_metric(analysis):
         ("both_differ", 2), ("same_init", 2), ("same_order", 2),
     ]  # fmt: skip
     for column in (
-        "relative_all", "cosine_all", "distance_weight1_dead", "dead_share_all", "relative_all_init",
+        "relative_all", "cosine_all", "distance_weight1_dead", "null_relative_all",
         "relative_permutation", "relative_signed", "relative_activation", "cka_linear",
         "cka_debiased", "matched_corr_mean", "agreement", "a_errors_shared", "tv_distance",
         "barrier_test_error_raw", "barrier_test_error_aligned", "barrier_train_cost_aligned",
+        "null_relative_signed", "null_cka_linear", "null_agreement", "independent_agreement",
+        "init_part_signed", "training_part_signed", "cross_term_signed", "unseen_sq_weight1_signed",
+        "preactivation_relative_signed", "null_barrier_test_error_aligned",
+        "endpoint_test_error_raw", "barrier_aligned_method",
     ):  # fmt: skip
         assert pairs[column].notna().all(), column
 
@@ -68,26 +66,87 @@ def test_dead_pixel_columns_are_the_inits(analysis):
     assert (same_init.distance_weight1_dead == 0).all()  # never trained: still the shared init
     differ = pairs[pairs.pair_kind != "same_init"]
     assert (differ.distance_weight1_dead > 0).all()
-    # and their share equals that of the init difference on those columns
-    assert differ.dead_share_weight1.between(0.05, 0.5).all()
+    # never trained: bit for bit the inits' difference on those columns
+    assert (differ.distance_weight1_dead == differ.null_distance_weight1_dead).all()
 
 
-def test_init_baseline_and_distance_from_init(analysis):
+def test_init_null_and_distance_from_init(analysis):
     pairs, networks = analysis.pairs, analysis.networks
     differ = pairs[pairs.pair_kind != "same_init"]
-    assert np.allclose(differ.relative_all_init, np.sqrt(2), atol=0.02)  # two random networks
-    assert (pairs[pairs.pair_kind == "same_init"].distance_all_init == 0).all()
+    assert np.allclose(differ.null_relative_all, np.sqrt(2), atol=0.02)  # two random networks
+    assert (pairs[pairs.pair_kind == "same_init"].null_distance_all == 0).all()
     assert (networks.distance_from_init > 0).all()
     assert (networks.relative_from_init < 0.5).all()  # two epochs move a network a little
     assert (networks.dead_pixels > 67).all()  # 2,000 images leave more pixels unseen
+    assert networks.null_test_accuracy.between(0.02, 0.25).all()  # a random net guesses
+
+
+def test_nulls_equal_a_direct_computation_on_fresh_inits(analysis, group):
+    """The null columns are the same statistics for the pair's rebuilt initialisations."""
+    from twinnets.alignment import align, hidden_activations
+    from twinnets.distances import flatten, relative_distance
+    from twinnets.dumps import read_dump
+    from twinnets.network import init_params
+    from twinnets.similarity import linear_cka
+
+    pairs = analysis.pairs
+    row = pairs[(pairs.a_init_seed == 0) & (pairs.b_init_seed == 1)].iloc[0]
+    a0 = init_params(TrainConfig(n_train=N_TRAIN, epochs=0, init_seed=0))
+    b0 = init_params(TrainConfig(n_train=N_TRAIN, epochs=0, init_seed=1))
+    # rebuilt bitwise: the protocol's draw is the dump's own init
+    assert np.array_equal(flatten(a0), flatten(init_params(read_dump(group["paths"][0]).config)))
+    assert row.null_relative_all == pytest.approx(
+        relative_distance(flatten(a0), flatten(b0)), rel=1e-12
+    )
+    b0_signed, _ = align(a0, b0, "signed")
+    assert row.null_relative_signed == pytest.approx(
+        relative_distance(flatten(a0), flatten(b0_signed)), rel=1e-12
+    )
+    x = group["data"].validation.images("float64")
+    (ha,), (hb,) = hidden_activations(a0, x), hidden_activations(b0, x)
+    assert row.null_cka_linear == pytest.approx(linear_cka(ha, hb), rel=1e-9)
+
+
+def test_decomposition_adds_up(analysis):
+    pairs = analysis.pairs
+    for suffix, distance in (("signed", "distance_signed"), ("raw", "distance_all")):
+        total = pairs[distance] ** 2
+        parts = (
+            pairs[f"init_part_{suffix}"] ** 2
+            + pairs[f"training_part_{suffix}"] ** 2
+            + 2 * pairs[f"cross_term_{suffix}"]
+        )
+        assert np.allclose(parts, total, rtol=1e-9, atol=0)
+    assert (pairs.init_part_raw == pairs.null_distance_all).all()
 
 
 def test_alignment_helps_different_inits(analysis):
     differ = analysis.pairs[analysis.pairs.pair_kind != "same_init"]
     assert (differ.relative_signed < differ.relative_all).all()
     assert (differ.flips_signed > 0).all()
-    split = differ.distance_signed_init_part
-    assert (split > differ.distance_signed_training_part).all()  # the init dominates early on
+    assert (differ.init_part_signed > differ.training_part_signed).all()  # early on
+
+
+def test_best_barrier_is_at_most_each_method(analysis):
+    pairs = analysis.pairs[analysis.pairs.barrier_computed]
+    for method in ("permutation", "signed", "activation"):
+        assert (pairs.barrier_test_error_aligned <= pairs[f"barrier_test_error_{method}"]).all()
+    chosen = [
+        row[f"barrier_test_error_{row.barrier_aligned_method}"] for _, row in pairs.iterrows()
+    ]
+    assert np.array_equal(chosen, pairs.barrier_test_error_aligned)
+    assert (pairs.endpoint_test_error_raw > 0).all()
+
+
+def test_independent_baselines_follow_the_accuracies(analysis):
+    nets = analysis.networks.set_index(["init_seed", "order_seed"]).test_accuracy
+    row = analysis.pairs.iloc[0]
+    acc_a = nets[(row.a_init_seed, row.a_order_seed)]
+    acc_b = nets[(row.b_init_seed, row.b_order_seed)]
+    assert row.independent_agreement == pytest.approx(
+        acc_a * acc_b + (1 - acc_a) * (1 - acc_b) / 9, abs=1e-4
+    )
+    assert row.independent_a_errors_shared == pytest.approx(1 - acc_b, abs=1e-4)
 
 
 def test_networks_table_and_consensus(analysis):
@@ -113,8 +172,9 @@ def test_barrier_budget_is_respected_and_balanced(group, mnist_workdir):
     computed = small.pairs[small.pairs.barrier_computed]
     assert len(computed) == 3
     assert sorted(computed.pair_kind) == ["both_differ", "same_init", "same_order"]
-    assert small.pairs[~small.pairs.barrier_computed].barrier_test_error_raw.isna().all()
-    assert small.pairs.distance_all_init.isna().all()  # no init dumps given
+    skipped = small.pairs[~small.pairs.barrier_computed]
+    assert skipped.barrier_test_error_raw.isna().all()
+    assert skipped.null_barrier_test_error_raw.isna().all()
     assert len(small.curves) == 3 * 2 * 25
 
 
@@ -134,24 +194,31 @@ def test_a_shuffled_copy_is_the_same_network(group, mnist_workdir, tmp_path):
     assert row.agreement == 1 and row.tv_distance <= 1e-12
     assert row.cka_linear == pytest.approx(1, abs=1e-10)
     assert row.matched_corr_mean == pytest.approx(1, abs=1e-10)
+    assert row.preactivation_relative_signed <= 1e-10
 
 
-def test_summary_means_per_kind(analysis):
-    summary = summary_table(analysis.pairs)
-    assert len(summary) == 3 and (summary.n_pairs == 2).all()
-    same = summary[summary.pair_kind == "same_init"].iloc[0]
+def test_summary_per_kind_with_intervals(analysis):
+    summary = summarise(analysis.pairs, analysis.networks, n_boot=200)
+    assert set(summary.pair_kind) == {"both_differ", "same_init", "same_order", "networks"}
+    rel = summary[(summary.statistic == "relative_all") & (summary.pair_kind == "same_init")].iloc[
+        0
+    ]
     expected = analysis.pairs[analysis.pairs.pair_kind == "same_init"].relative_all.mean()
-    assert same.relative_all_mean == pytest.approx(expected)
-    assert "relative_all_std" in summary.columns
+    assert rel.value == pytest.approx(expected) and rel.n == 2
+    assert rel.n_init_seeds == 2 and rel.n_order_seeds == 2
+    assert np.isnan(rel.value_low) and np.isnan(rel.value_high)  # 2 seeds: no honest interval
 
 
 def test_answer_quotes_the_tables(analysis):
-    text = answer_markdown(analysis.pairs, analysis.networks)
-    differ = analysis.pairs[analysis.pairs.pair_kind != "same_init"]
-    assert f"**{differ.relative_all.mean():.3f}**" in text
-    assert f"**{differ.relative_signed.mean():.3f}**" in text
+    summary = summarise(analysis.pairs, analysis.networks, n_boot=200)
+    text = answer_markdown(summary, analysis.networks, analysis.pairs)
+    both = summary[
+        (summary.pair_kind == "both_differ") & (summary.statistic == "relative_all")
+    ].iloc[0]
+    assert f"**{both.value:.3f} [no interval]**" in text  # 2 x 2 seeds
+    assert f"(untrained: {both.null:.3f} [no interval]" in text
     assert f"{int(analysis.networks.dead_pixels.max())} of 784 input pixels" in text
-    assert "## Sources of randomness" in text
+    assert "## By pair kind" in text
     assert "| 784-30-10 | 3.00 | 2 |" in text
 
 
@@ -160,15 +227,16 @@ def test_compare_prints_json_with_the_documented_keys(group, mnist_workdir, caps
     assert main(["compare", a, b, "--mnist", str(mnist_workdir), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for key in (
-        "raw_distance",
-        "aligned_distance",
-        "cka",
-        "agreement",
-        "barrier_raw",
-        "barrier_aligned",
-    ):
-        assert isinstance(out[key], float)
+        "raw_distance", "aligned_distance", "cka", "agreement", "barrier_raw", "barrier_aligned",
+        "null_aligned_relative_distance", "null_cka", "init_part", "training_part", "cross_term",
+        "preactivation_relative_distance", "unseen_share",
+    ):  # fmt: skip
+        assert isinstance(out[key], float), key
     assert out["aligned_distance"] <= out["raw_distance"]
+    assert out["barrier_aligned_method"] in ("permutation", "signed", "activation")
+    parts = out["init_part"] ** 2 + out["training_part"] ** 2 + 2 * out["cross_term"]
+    assert parts == pytest.approx(out["aligned_distance"] ** 2, rel=1e-9)
+    assert 0 < out["unseen_share"] < 1
     assert main(["compare", a, b, "--mnist", str(mnist_workdir)]) == 0
     table = capsys.readouterr().out
     assert "aligned_distance" in table and "barrier_raw" in table

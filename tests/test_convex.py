@@ -146,14 +146,19 @@ def test_components_split_the_squared_difference():
     dead[:67] = True
     a = Params([rng.standard_normal((10, 784))], [rng.standard_normal(10)])
     b = Params([rng.standard_normal((10, 784))], [rng.standard_normal(10)])
-    shares = components(a, b, dead)
-    assert sum(shares.values()) == pytest.approx(1.0)
-    assert shares["dead_share"] == pytest.approx(67 / 785, rel=0.2)
+    parts = components(a, b, dead)
+    total = float(
+        np.sum((a.weights[0] - b.weights[0]) ** 2) + np.sum((a.biases[0] - b.biases[0]) ** 2)
+    )
+    assert sum(parts.values()) == pytest.approx(total, rel=1e-12)  # the parts add up
+    assert parts["dead_sq"] / total == pytest.approx(67 / 785, rel=0.2)
     # a pure gauge shift: the same vector added to every class
     shift = rng.standard_normal(784)
     shift[dead] = 0
     gauge = Params([a.weights[0] + shift], [a.biases[0] + 3.0])
-    assert components(gauge, a, dead)["gauge_share"] == pytest.approx(1.0)
+    pure = components(gauge, a, dead)
+    assert pure["gauge_sq"] == pytest.approx(sum(pure.values()), rel=1e-12)
+    assert abs(pure["rest_sq"]) < 1e-9 * pure["gauge_sq"]
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ def make_pairs(sizes: str = SIZES, model: str | None = None) -> pd.DataFrame:
                     "pair_kind": k,
                     "relative_all": raw + 0.01 * rng.random(),
                     "relative_signed": raw * (0.85 if k != "same_init" else 1.0),
-                    "relative_all_init": 0.0 if k == "same_init" else 1.414,
+                    "null_relative_all": 0.0 if k == "same_init" else 1.414,
                     "cka_linear": 0.9 if k == "same_init" else 0.78 + 0.02 * rng.random(),
                     "agreement": 0.96 if k == "same_init" else 0.94 + 0.01 * rng.random(),
                     "barrier_computed": True,
@@ -186,7 +186,7 @@ def write_tiny_dump(path: Path, params, init: int, order: int) -> None:
 
 @pytest.fixture(scope="module")
 def dumps(tmp_path_factory) -> Path:
-    """Network A (init 0, order 0) and B (init 1, order 0) = A's units renumbered and flipped.
+    """Network A (init 0, order 0) and B (init 1, order 1) = A's units renumbered and flipped.
 
     Every other network of the grid is a fresh random one, so the folder looks like a run.
     """
@@ -195,7 +195,7 @@ def dumps(tmp_path_factory) -> Path:
     for init, order in SEEDS:
         if (init, order) == (0, 0):
             params = a
-        elif (init, order) == (1, 0):
+        elif (init, order) == (1, 1):
             params = apply_transforms(a, [B_FROM_A])
         else:
             params = init_params(TrainConfig(sizes=(784, 5, 10), init_seed=10 + 3 * init + order))
@@ -259,16 +259,17 @@ def axis_labels(fig: Figure) -> list[str]:
 def test_a_and_b_are_chosen_by_rule():
     pairs, networks = make_pairs(), make_networks()
     pair = figures.choose_pair(pairs, networks)
-    # the best eta at the largest epochs; init seeds 0 and 1, same order seed
+    # the best eta at the largest epochs; the answer's kind: init and order seeds both differ
     assert (pair.model, pair.sizes, pair.eta, pair.epochs) == ("mlp", SIZES, 3.0, 30)
-    assert (pair.a, pair.b, pair.kind) == ((0, 0), (1, 0), "same_order")
+    assert (pair.a, pair.b, pair.kind) == ((0, 0), (1, 1), "both_differ")
     # a pair without a barrier curve is passed over
     no_curve = (
         (pairs.a_init_seed == 0) & (pairs.a_order_seed == 0)
-        & (pairs.b_init_seed == 1) & (pairs.b_order_seed == 0)
+        & (pairs.b_init_seed == 1) & (pairs.b_order_seed == 1)
     )  # fmt: skip
     pairs.loc[no_curve, "barrier_computed"] = False
-    assert figures.choose_pair(pairs, networks).b == (1, 1)
+    chosen = figures.choose_pair(pairs, networks)
+    assert chosen.kind == "both_differ" and (chosen.a, chosen.b) != ((0, 0), (1, 1))
 
 
 def test_tables_without_a_model_column_are_the_mlp():
@@ -282,12 +283,12 @@ def test_tables_without_a_model_column_are_the_mlp():
 
 def test_dumps_are_found_with_or_without_the_model_level(tmp_path, dumps):
     pair = figures.choose_pair(make_pairs(), make_networks())
-    assert figures.find_dump(dumps, pair, "B") == dump_path(dumps, 1, 0)
-    old = dump_path(tmp_path, 1, 0, model_level=False)
+    assert figures.find_dump(dumps, pair, "B") == dump_path(dumps, 1, 1)
+    old = dump_path(tmp_path, 1, 1, model_level=False)
     old.parent.mkdir(parents=True)
     old.write_bytes(b"")
     assert figures.find_dump([old], pair, "B") == old
-    with pytest.raises(FileNotFoundError, match="init seed 1, order seed 0"):
+    with pytest.raises(FileNotFoundError, match="init seed 1, order seed 1"):
         figures.find_dump([dump_path(dumps, 0, 0)], pair, "B")
 
 
@@ -301,7 +302,7 @@ def test_1_question_shows_raw_and_aligned_rows(tmp_path, dumps):
     assert len(fig.axes) == 6 + 1  # A, B, A - B, raw and aligned, and the colour bar
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert "A: init seed 0, order seed 0" in titles
-    assert "B: init seed 1, order seed 0, aligned" in titles
+    assert "B: init seed 1, order seed 1, aligned" in titles
     # B is A rearranged: raw it differs, aligned it is A exactly
     raw, aligned = (t for t in titles if t.startswith("A - B"))
     assert not raw.endswith("= 0.000") and aligned.endswith("= 0.000")
@@ -384,9 +385,9 @@ def test_5_barriers(tmp_path):
     assert len(fig.axes) == 2
     cost, error = fig.axes
     assert cost.get_title() == "training cost: A-B barrier 0.300 raw, 0.050 aligned"
-    assert error.get_title() == "test error: A-B barrier 40.0% raw, 3.0% aligned"
-    # 27 pairs with different inits at eta 3, 30 epochs: each raw and aligned
-    assert len(error.get_lines()) == 2 * 27
+    assert error.get_title() == "test error: A-B barrier 40.0 points raw, 3.0 points aligned"
+    # the 18 pairs whose init and order both differ at eta 3, 30 epochs: raw and aligned
+    assert len(error.get_lines()) == 2 * 18
     assert max(max(line.get_ydata()) for line in error.get_lines()) == pytest.approx(45.0)
     assert error.get_ylabel() == "test error (%)"
     assert overlapping_texts(fig) == []
@@ -487,18 +488,24 @@ def test_answer_page_renders_the_markdown(tmp_path):
 def test_summary_page_shows_the_key_columns(tmp_path):
     summary = pd.DataFrame(
         {
-            "sizes": ["784-30-10"],
-            "eta": [3.0],
-            "epochs": [30],
-            "pair_kind": ["same_init"],
-            "n_pairs": [9],
-            "relative_all_mean": [0.5912],
-            "agreement_mean": [0.952],
+            "sizes": ["784-30-10"] * 2,
+            "eta": [3.0] * 2,
+            "epochs": [30] * 2,
+            "pair_kind": ["same_init"] * 2,
+            "statistic": ["relative_all", "agreement"],
+            "n": [9, 9],
+            "value": [0.5912, 0.952],
+            "value_low": [0.58, 0.95],
+            "value_high": [0.60, 0.954],
+            "null": [0.0, 0.1],
+            "null_low": [0.0, 0.09],
+            "null_high": [0.0, 0.11],
         }
     )
     summary.to_csv(tmp_path / "summary.csv", index=False)
     figures.summary_page(tmp_path / "summary.csv", tmp_path / "summary.html")
     page = (tmp_path / "summary.html").read_text()
     assert "same init, different order" in page
-    assert "<td>0.591</td>" in page and "<td>95.2%</td>" in page
+    assert "<td>0.591 [0.580, 0.600] (untrained 0.000 [0.000, 0.000])</td>" in page
+    assert "95.2% [95.0%, 95.4%] (untrained 10.0% [9.0%, 11.0%])" in page
     assert "relative distance, raw" in page

@@ -145,7 +145,7 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
     linear = pairs[pairs.model == "linear"]
     assert (linear.distance_signed == linear.distance_all).all()  # nothing to align
     assert linear.cka_linear.isna().all()
-    assert linear[linear.distance_all > 0].gauge_share.notna().all()
+    assert linear[linear.distance_all > 0].gauge_sq.notna().all()
     assert pairs.barrier_computed.all()  # 6 pairs per group, under the default budget
     networks = pd.read_parquet(tables / "networks.parquet")
     assert len(networks) == 24
@@ -153,10 +153,12 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
     curves = pd.read_parquet(tables / "curves.parquet")
     assert len(curves) == 36 * 2 * 25  # every pair, raw and aligned, 25 points
     summary = pd.read_csv(tables / "summary.csv")
-    assert len(summary) == 2 * 3 * 3 and (summary.n_pairs == 2).all()
+    rel = summary[summary.statistic == "relative_all"]
+    assert len(rel) == 2 * 3 * 3 and (rel.n == 2).all()  # 2 models x 3 epochs x 3 kinds
+    assert set(summary.pair_kind) == {"both_differ", "same_order", "same_init", "networks"}
     answer = (completed / "results" / "answer.md").read_text()
     mlp2 = pairs[(pairs.epochs == 2) & (pairs.model == "mlp")]
-    assert f"{mlp2.pair_kind.isin(['same_order', 'both_differ']).sum()} pairs" in answer
+    assert f"{(mlp2.pair_kind == 'both_differ').sum()} pairs of this kind" in answer
     for rule in ("download_mnist", "gather_tables", "answer"):
         assert (completed / "logs" / f"{rule}.log").exists()
         assert (completed / "benchmarks" / f"{rule}.tsv").exists()

@@ -1,11 +1,20 @@
-"""Why the weights differ: every metric for every pair of networks in a group.
+"""Why the weights differ: every metric for every pair of networks in a group, beside its null.
 
 A group is all networks that share sizes, eta and epochs; they differ only in their
 init and order seeds. Per pair: raw distances (with the never-trained dead-pixel
-columns split out), the same pair's distance at init, distances after factoring out
-the symmetries three ways, representation similarity (CKA, matched-unit
-correlations), function similarity, and loss barriers. Per network: accuracy,
-distance from its own init and from the group's consensus.
+columns split out), distances after factoring out the symmetries three ways, the
+aligned difference split into the inits' part, training's part and their cross term,
+distances through the data (first-layer pre-activations on real images, and the
+share of the first-layer difference in input directions the images barely probe),
+representation similarity (CKA, matched-unit correlations), function similarity,
+and loss barriers under every alignment.
+
+**Nulls.** A statistic means little without its value for networks that never
+trained. Every pair's own initialisations are rebuilt from the randomness protocol
+(init seed and scheme are in each dump's metadata) and compared by exactly the same
+code, aligned by the same method: those are the ``null_`` columns. Agreement and
+shared errors also get the rate expected if the two networks erred independently
+given their accuracies (``independent_`` columns).
 
 Everything expensive is done once per network (activations, outputs, first-layer
 products) or once per group (one Gram matrix for all CKAs), not once per pair.
@@ -17,20 +26,54 @@ import dataclasses
 import itertools
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from twinnets import alignment, barriers, convex, similarity
-from twinnets._io import write_frame
 from twinnets.distances import flatten, raw_distances, relative_distance
 from twinnets.dumps import Dump, read_dump
-from twinnets.mnist import Mnist, load_mnist
-from twinnets.network import Params, output_probabilities
+from twinnets.input_space import (
+    UNSEEN_VARIANCE,
+    InputSpace,
+    preactivation_relative_distance,
+    preactivations,
+)
+from twinnets.mnist import Mnist, Split, load_mnist
+from twinnets.network import Params, init_params, output_probabilities
 
 ALIGNMENTS = alignment.METHODS  # permutation, signed, activation
 BARRIER_PAIRS = 45
+BARRIER_CURVES = ("train_cost", "test_error")
+
+#: Pair columns that get a ``null_`` twin: the same statistic for the pair's inits.
+NULL_COLUMNS = (
+    "distance_all",
+    "relative_all",
+    "cosine_all",
+    "distance_weight1",
+    "distance_weight1_dead",
+    *(f"{kind}_{method}" for method in ALIGNMENTS for kind in ("distance", "relative")),
+    "distance_weight1_signed",
+    "flips_signed",
+    "unseen_sq_weight1_raw",
+    "unseen_sq_weight1_signed",
+    "preactivation_relative_raw",
+    "preactivation_relative_signed",
+    "matched_corr_mean",
+    "matched_corr_median",
+    "matched_corr_share_above_0_9",
+    "cka_linear",
+    "cka_debiased",
+    *similarity.FUNCTION_METRICS,
+    *(
+        f"{prefix}_{curve}_{alignment_name}"
+        for prefix in ("barrier", "endpoint")
+        for curve in BARRIER_CURVES
+        for alignment_name in ("raw", "aligned")
+    ),
+    "barrier_aligned_method",
+)
 
 
 @dataclasses.dataclass
@@ -56,7 +99,7 @@ def pair_kind(a: Dump, b: Dump) -> str:
 
 
 def group_columns(dump: Dump, model_name: str | None = None) -> dict[str, object]:
-    """The group's coordinates: model (the grid's name for it), family, sizes, eta, epochs."""
+    """The group's coordinates (model: the grid's name for it) and what sets it apart."""
     c = dump.config
     return {
         "model": model_name or c.model,
@@ -64,6 +107,8 @@ def group_columns(dump: Dump, model_name: str | None = None) -> dict[str, object
         "sizes": "-".join(map(str, c.sizes)),
         "eta": c.eta,
         "epochs": c.epochs,
+        "init": c.init,
+        "lmbda": c.lmbda,
     }
 
 
@@ -73,19 +118,11 @@ def dead_pixels(data: Mnist, n_train: int) -> np.ndarray:
 
 
 def first_layer_split(a: Params, b: Params, dead: np.ndarray) -> dict[str, float]:
-    """The first layer's raw distance, split into dead-pixel and live columns."""
+    """The first layer's distance, split into dead-pixel and live columns."""
     diff = a.weights[0].astype(np.float64) - b.weights[0].astype(np.float64)
     dead_sq = float(np.sum(diff[:, dead] ** 2))
     live_sq = float(np.sum(diff[:, ~dead] ** 2))
-    total = dead_sq + live_sq
-    return {
-        "distance_weight1_dead": np.sqrt(dead_sq),
-        "distance_weight1_live": np.sqrt(live_sq),
-        "dead_share_weight1": dead_sq / total if total else float("nan"),
-        "dead_share_all": dead_sq / float(np.sum((flatten(a) - flatten(b)) ** 2))
-        if total
-        else float("nan"),
-    }
+    return {"distance_weight1_dead": np.sqrt(dead_sq), "distance_weight1_live": np.sqrt(live_sq)}
 
 
 def aligned_distances(a: Params, b_aligned: Params, method: str) -> dict[str, float]:
@@ -94,212 +131,395 @@ def aligned_distances(a: Params, b_aligned: Params, method: str) -> dict[str, fl
     return {
         f"distance_{method}": float(np.linalg.norm(fa - fb)),
         f"relative_{method}": relative_distance(fa, fb),
+        f"distance_weight1_{method}": float(np.linalg.norm(w1a - w1b)),
         f"relative_weight1_{method}": relative_distance(w1a, w1b),
     }
 
 
-@dataclasses.dataclass
-class _Network:
-    """What the analysis needs of one network, computed once."""
+def decomposition(
+    a: Params, b: Params, init_a: Params, init_b: Params, suffix: str
+) -> dict[str, float]:
+    """Split ``d = A - B`` into the inits' difference and what training added.
 
-    dump: Dump
-    init: Params
+    ``d_init = A0 - B0`` and ``d_train = (A - A0) - (B - B0)``, with B and B0 under the
+    same transform (the symmetries act linearly), so ``d = d_init + d_train`` and
+    ``||d||^2 = ||d_init||^2 + ||d_train||^2 + 2 <d_init, d_train>`` exactly: the two
+    parts are not orthogonal, and the cross term says how much they cancel.
+    """
+    fa, fb, fa0, fb0 = (flatten(p) for p in (a, b, init_a, init_b))
+    d_init = fa0 - fb0
+    d_train = (fa - fa0) - (fb - fb0)
+    return {
+        f"init_part_{suffix}": float(np.linalg.norm(d_init)),
+        f"training_part_{suffix}": float(np.linalg.norm(d_train)),
+        f"cross_term_{suffix}": float(d_init @ d_train),
+    }
+
+
+def independent_baselines(accuracy_a: float, accuracy_b: float, n_classes: int) -> dict[str, float]:
+    """Agreement and shared errors expected if the two networks erred independently.
+
+    Given only the accuracies, and wrong predictions spread evenly over the other
+    classes: P(same prediction) = acc_a acc_b + (1 - acc_a)(1 - acc_b) / (K - 1), and
+    the share of A's errors that B also makes is B's error rate.
+    """
+    wrong_a, wrong_b = 1.0 - accuracy_a, 1.0 - accuracy_b
+    return {
+        "independent_agreement": accuracy_a * accuracy_b + wrong_a * wrong_b / (n_classes - 1),
+        "independent_a_errors_shared": wrong_b,
+        "independent_b_errors_shared": wrong_a,
+    }
+
+
+# --------------------------------------------------------------------------- per network
+
+
+@dataclasses.dataclass
+class _View:
+    """What the analysis needs of one parameter vector (trained or initial), computed once."""
+
+    params: Params
     hidden_validation: list[np.ndarray]
+    preactivation_validation: np.ndarray
     outputs_test: np.ndarray
     first_layer: barriers.FirstLayer | None = None
 
+    @classmethod
+    def of(cls, params: Params, model: str, x_val: np.ndarray, x_test: np.ndarray) -> _View:
+        params = params.astype(np.float64)
+        return cls(
+            params=params,
+            hidden_validation=alignment.hidden_activations(params, x_val),
+            preactivation_validation=preactivations(params.weights[0], params.biases[0], x_val),
+            outputs_test=output_probabilities(params, x_test, model),
+        )
 
-def _prepare(dump: Dump, init: Dump | None, x_val: np.ndarray, x_test: np.ndarray) -> _Network:
-    params = dump.params.astype(np.float64)
-    nan = Params(
-        [np.full_like(w, np.nan) for w in params.weights],
-        [np.full_like(b, np.nan) for b in params.biases],
+
+@dataclasses.dataclass
+class _Side:
+    """All networks of a group on one side (trained, or their inits), with the all-pairs
+    matrices that every pair's representation and function metrics read from."""
+
+    views: list[_View]
+    grams: list[similarity.ActivationGram]
+    ckas: list[tuple[np.ndarray, np.ndarray]]
+    correlations: list[np.ndarray]
+    function: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, views: list[_View], labels: np.ndarray) -> _Side:
+        n_hidden = len(views[0].hidden_validation)
+        grams = [
+            similarity.activation_gram([v.hidden_validation[layer] for v in views])
+            for layer in range(n_hidden)
+        ]
+        return cls(
+            views=views,
+            grams=grams,
+            ckas=[similarity.cka_matrices(g) for g in grams],
+            correlations=[similarity.correlation_blocks(g) for g in grams],
+            function=similarity.function_matrices([v.outputs_test for v in views], labels),
+        )
+
+    def pair_correlations(self, i: int, j: int) -> list[np.ndarray]:
+        return [g.block(c, i, j) for g, c in zip(self.grams, self.correlations, strict=True)]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Context:
+    """What every pair of a group is measured against."""
+
+    dead: np.ndarray
+    space: InputSpace
+    barrier_data: barriers.BarrierData | None
+    test_labels: np.ndarray
+    model: str
+    cost: str
+
+
+def initial_params(dump: Dump) -> Params:
+    """The network's own initialisation, rebuilt bitwise from its seed and init scheme."""
+    return init_params(dataclasses.replace(dump.config, epochs=0))
+
+
+# --------------------------------------------------------------------------- per pair
+
+
+def _compare(
+    side: _Side, i: int, j: int, ctx: _Context, with_barrier: bool
+) -> tuple[dict[str, object], dict[str, alignment.Transform | list], list[pd.DataFrame]]:
+    """Every metric of networks i and j of one side; the same code serves trained and null."""
+    a, b = side.views[i], side.views[j]
+    pa, pb = a.params, b.params
+    n_hidden = len(pa.weights) - 1
+    row: dict[str, object] = {
+        **raw_distances(pa, pb),
+        **first_layer_split(pa, pb, ctx.dead),
+        **(convex.components(pa, pb, ctx.dead) if n_hidden == 0 else {}),
+    }
+    pair_corr = side.pair_correlations(i, j)
+    transforms: dict[str, list] = {}
+    aligned: dict[str, Params] = {}
+    for method in ALIGNMENTS:
+        aligned[method], transforms[method] = alignment.align(
+            pa, pb, method, correlations=pair_corr
+        )
+        row.update(aligned_distances(pa, aligned[method], method))
+    t_signed = transforms["signed"]
+    row["flips_signed"] = sum(int((t.sign < 0).sum()) for t in t_signed)
+    row.update(_through_data(a, b, aligned["signed"], t_signed, ctx))
+    row.update(_representation(side, i, j, pair_corr, transforms["activation"]))
+    for key, matrix in side.function.items():
+        row[key] = float(matrix[i, j])
+    curves: list[pd.DataFrame] = []
+    if with_barrier:
+        barrier_row, curves = _barriers(a, b, aligned, transforms, ctx)
+        row.update(barrier_row)
+    return row, transforms, curves
+
+
+def _through_data(
+    a: _View, b: _View, b_signed: Params, t_signed: list, ctx: _Context
+) -> dict[str, float]:
+    """Pre-activation distances on validation images, and the unseen input directions' share."""
+    zb_signed = b.preactivation_validation
+    if t_signed:
+        zb_signed = zb_signed[:, t_signed[0].perm] * t_signed[0].sign
+    w1a = a.params.weights[0]
+    return {
+        "preactivation_relative_raw": preactivation_relative_distance(
+            a.preactivation_validation, b.preactivation_validation
+        ),
+        "preactivation_relative_signed": preactivation_relative_distance(
+            a.preactivation_validation, zb_signed
+        ),
+        "unseen_sq_weight1_raw": ctx.space.unseen_sq(w1a - b.params.weights[0]),
+        "unseen_sq_weight1_signed": ctx.space.unseen_sq(w1a - b_signed.weights[0]),
+    }
+
+
+def _representation(
+    side: _Side, i: int, j: int, pair_corr: list[np.ndarray], t_act: list
+) -> dict[str, float]:
+    """CKA and the correlations of the units that activation matching pairs."""
+    if not pair_corr:
+        return {
+            **similarity.matched_correlation_stats(np.array([])),
+            "cka_linear": np.nan,
+            "cka_debiased": np.nan,
+        }
+    matched = np.concatenate(
+        [c[np.arange(len(t.perm)), t.perm] * t.sign for c, t in zip(pair_corr, t_act, strict=True)]
     )
-    return _Network(
-        dump=dataclasses.replace(dump, network=dataclasses.replace(dump.network, params=params)),
-        init=init.params.astype(np.float64) if init is not None else nan,
-        hidden_validation=alignment.hidden_activations(params, x_val),
-        outputs_test=output_probabilities(params, x_test, dump.config.model),
+    return {
+        **similarity.matched_correlation_stats(matched),
+        "cka_linear": float(np.mean([m[0][i, j] for m in side.ckas])),
+        "cka_debiased": float(np.mean([m[1][i, j] for m in side.ckas])),
+    }
+
+
+def _first_layer(view: _View, data: barriers.BarrierData) -> barriers.FirstLayer:
+    if view.first_layer is None:
+        view.first_layer = barriers.first_layer(view.params, data)
+    return view.first_layer
+
+
+def _barriers(
+    a: _View, b: _View, aligned: dict[str, Params], transforms: dict[str, list], ctx: _Context
+) -> tuple[dict[str, object], list[pd.DataFrame]]:
+    """Barriers raw and under each alignment; 'aligned' is the lowest test-error barrier."""
+    data = ctx.barrier_data
+    assert data is not None
+    za, zb = _first_layer(a, data), _first_layer(b, data)
+    methods = ALIGNMENTS if transforms["signed"] else ()
+    candidates = {"raw": (b.params, zb)}
+    for method in methods:
+        t = transforms[method][0]
+        candidates[method] = (aligned[method], barriers.permute_first_layer(zb, t.perm, t.sign))
+    row: dict[str, object] = {}
+    curves: dict[str, pd.DataFrame] = {}
+    for name, (other, z_other) in candidates.items():
+        curve = barriers.interpolation_curve(
+            a.params, other, data, ctx.cost, za=za, zb=z_other, model=ctx.model
+        )
+        curves[name] = curve
+        for curve_name, value in barriers.curve_barriers(curve).items():
+            row[f"barrier_{curve_name}_{name}"] = value
+    best = min(methods, key=lambda m: row[f"barrier_test_error_{m}"]) if methods else "raw"
+    row["barrier_aligned_method"] = best if methods else "none"
+    for alignment_name, source in (("raw", "raw"), ("aligned", best)):
+        curve = curves[source]
+        for curve_name in BARRIER_CURVES:
+            row[f"barrier_{curve_name}_{alignment_name}"] = row[f"barrier_{curve_name}_{source}"]
+            row[f"endpoint_{curve_name}_{alignment_name}"] = float(
+                (curve[curve_name].iloc[0] + curve[curve_name].iloc[-1]) / 2
+            )
+    return row, [curves["raw"].assign(alignment="raw"), curves[best].assign(alignment="aligned")]
+
+
+def _no_barriers() -> dict[str, object]:
+    row: dict[str, object] = {
+        f"{prefix}_{curve}_{name}": float("nan")
+        for prefix in ("barrier", "endpoint")
+        for curve in BARRIER_CURVES
+        for name in ("raw", "aligned")
+    }
+    row["barrier_aligned_method"] = None
+    return row
+
+
+def _pair_row(
+    trained: _Side, untrained: _Side, i: int, j: int, ctx: _Context, with_barrier: bool
+) -> tuple[dict[str, object], list[pd.DataFrame]]:
+    """One pair's trained metrics, their nulls, and the decompositions that tie them."""
+    row, transforms, curves = _compare(trained, i, j, ctx, with_barrier)
+    null, _, _ = _compare(untrained, i, j, ctx, with_barrier)
+    if not with_barrier:
+        row.update(_no_barriers())
+        null.update(_no_barriers())
+    row.update({f"null_{key}": null[key] for key in NULL_COLUMNS if key in null})
+    a, b = trained.views[i].params, trained.views[j].params
+    a0, b0 = untrained.views[i].params, untrained.views[j].params
+    t_signed = transforms["signed"]
+    row.update(decomposition(a, b, a0, b0, "raw"))
+    row.update(
+        decomposition(
+            a,
+            alignment.apply_transforms(b, t_signed),
+            a0,
+            alignment.apply_transforms(b0, t_signed),
+            "signed",
+        )
     )
+    accuracy = [
+        float(np.mean(trained.views[k].outputs_test.argmax(axis=1) == ctx.test_labels))
+        for k in (i, j)
+    ]
+    row.update(independent_baselines(*accuracy, a.sizes[-1]))
+    return row, curves
+
+
+# --------------------------------------------------------------------------- per group
+
+#: The columns that name a pair in every table that has one row per pair or curve point.
+PAIR_KEYS = (
+    "model", "family", "sizes", "eta", "epochs", "init", "lmbda",
+    "a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed", "pair_kind",
+)  # fmt: skip
 
 
 def analyze_group(
     dump_paths: Sequence[str | os.PathLike],
     mnist_dir: str | os.PathLike,
-    init_paths: Sequence[str | os.PathLike] | None = None,
     barrier_pairs: int = BARRIER_PAIRS,
     model_name: str | None = None,
+    unseen_variance: float = UNSEEN_VARIANCE,
 ) -> GroupAnalysis:
     """All metrics of a group of networks of the same sizes (usually same eta and epochs).
 
-    ``init_paths[i]``, the epochs=0 dump of network i, adds the distances from init;
-    without it those columns are NaN. ``model_name`` is the grid's name of the model
-    variant (e.g. "softmax-l2"), recorded in the ``model`` column.
+    ``model_name`` is the grid's name of the model variant (e.g. "softmax-l2"),
+    recorded in the ``model`` column; ``unseen_variance`` the pixel-variance threshold
+    below which an input direction counts as unseen (``twinnets.input_space``).
     """
     dumps = [read_dump(p) for p in dump_paths]
-    inits = [read_dump(p) for p in init_paths] if init_paths is not None else None
-    _check_group(dumps, inits)
+    _check_group(dumps)
     config = dumps[0].config
     # pixels dead for every network: zero in the largest training set used
     n_train = max(d.config.n_train for d in dumps)
     data = load_mnist(mnist_dir, n_train=n_train)
     x_val = data.validation.images("float64")
     x_test = data.test.images("float64")
-    nets = [_prepare(d, inits[k] if inits else None, x_val, x_test) for k, d in enumerate(dumps)]
-    dead = dead_pixels(data, n_train)
-    n_hidden = len(config.sizes) - 2
+    labels = data.test.labels
 
-    grams = [
-        similarity.activation_gram([n.hidden_validation[layer] for n in nets])
-        for layer in range(n_hidden)
-    ]
-    ckas = [similarity.cka_matrices(g) for g in grams]
-    correlations = [similarity.correlation_blocks(g) for g in grams]
-    function = similarity.function_matrices([n.outputs_test for n in nets], data.test.labels)
+    def side(params: list[Params]) -> _Side:
+        return _Side.of([_View.of(p, config.model, x_val, x_test) for p in params], labels)
 
-    index_pairs = list(itertools.combinations(range(len(nets)), 2))
-    kinds = [pair_kind(nets[i].dump, nets[j].dump) for i, j in index_pairs]
+    trained = side([d.params for d in dumps])
+    untrained = side([initial_params(d) for d in dumps])
+
+    index_pairs = list(itertools.combinations(range(len(dumps)), 2))
+    kinds = [pair_kind(dumps[i], dumps[j]) for i, j in index_pairs]
     with_barrier = set(barriers.select_barrier_pairs(index_pairs, kinds, barrier_pairs))
-    barrier_data = (
-        barriers.BarrierData.from_mnist(
-            data, n_train_available=min(d.config.n_train for d in dumps)
-        )
+    n_used = min(d.config.n_train for d in dumps)
+    ctx = _Context(
+        dead=dead_pixels(data, n_train),
+        space=InputSpace.from_images(
+            data.train.images("float64", slice(0, n_used)), unseen_variance
+        ),
+        barrier_data=barriers.BarrierData.from_mnist(data, n_train_available=n_used)
         if with_barrier
-        else None
+        else None,
+        test_labels=labels,
+        model=config.model,
+        cost=config.cost,
     )
-
     rows, curves = [], []
     for index, ((i, j), kind) in enumerate(zip(index_pairs, kinds, strict=True)):
-        a, b = nets[i], nets[j]
-        pa, pb = a.dump.params, b.dump.params
-        row: dict[str, object] = {
-            **group_columns(a.dump, model_name),
-            "a_init_seed": a.dump.config.init_seed,
-            "a_order_seed": a.dump.config.order_seed,
-            "b_init_seed": b.dump.config.init_seed,
-            "b_order_seed": b.dump.config.order_seed,
+        a, b = dumps[i].config, dumps[j].config
+        names = {
+            **group_columns(dumps[i], model_name),
+            "a_init_seed": a.init_seed,
+            "a_order_seed": a.order_seed,
+            "b_init_seed": b.init_seed,
+            "b_order_seed": b.order_seed,
             "pair_kind": kind,
-            **raw_distances(pa, pb),
-            **first_layer_split(pa, pb, dead),
-            **(convex.components(pa, pb, dead) if n_hidden == 0 else {}),
         }
-        init_a, init_b = flatten(a.init), flatten(b.init)
-        row["distance_all_init"] = float(np.linalg.norm(init_a - init_b))
-        row["relative_all_init"] = relative_distance(init_a, init_b)
-
-        pair_corr = [grams[layer].block(correlations[layer], i, j) for layer in range(n_hidden)]
-        aligned: dict[str, tuple[Params, list[alignment.Transform]]] = {}
-        for method in ALIGNMENTS:
-            aligned[method] = alignment.align(pa, pb, method, correlations=pair_corr)
-            row.update(aligned_distances(pa, aligned[method][0], method))
-        b_signed, t_signed = aligned["signed"]
-        row["flips_signed"] = sum(int((t.sign < 0).sum()) for t in t_signed)
-        # the aligned difference = the inits' difference + what training added
-        b_init_signed = alignment.apply_transforms(b.init, t_signed)
-        row["distance_signed_init_part"] = float(np.linalg.norm(init_a - flatten(b_init_signed)))
-        row["distance_signed_training_part"] = float(
-            np.linalg.norm((flatten(pa) - init_a) - (flatten(b_signed) - flatten(b_init_signed)))
-        )
-        _, t_act = aligned["activation"]
-        matched = (
-            np.concatenate(
-                [
-                    c[np.arange(len(t.perm)), t.perm] * t.sign
-                    for c, t in zip(pair_corr, t_act, strict=True)
-                ]
-            )
-            if n_hidden
-            else np.array([])
-        )
-        row.update(similarity.matched_correlation_stats(matched))
-        row["cka_linear"] = float(np.mean([m[0][i, j] for m in ckas])) if n_hidden else np.nan
-        row["cka_debiased"] = float(np.mean([m[1][i, j] for m in ckas])) if n_hidden else np.nan
-        for key, matrix in function.items():
-            row[key] = float(matrix[i, j])
-
-        row["barrier_computed"] = index in with_barrier
-        for alignment_name in ("raw", "aligned"):
-            for curve_name in ("train_cost", "test_error"):
-                row[f"barrier_{curve_name}_{alignment_name}"] = float("nan")
-        if index in with_barrier:
-            assert barrier_data is not None
-            za = _first_layer(a, barrier_data)
-            zb = _first_layer(b, barrier_data)
-            zb_signed = (
-                barriers.permute_first_layer(zb, t_signed[0].perm, t_signed[0].sign)
-                if n_hidden
-                else zb
-            )
-            for alignment_name, other, z_other in (
-                ("raw", pb, zb),
-                ("aligned", b_signed, zb_signed),
-            ):
-                curve = barriers.interpolation_curve(
-                    pa, other, barrier_data, config.cost, za=za, zb=z_other, model=config.model
-                )
-                for curve_name, value in barriers.curve_barriers(curve).items():
-                    row[f"barrier_{curve_name}_{alignment_name}"] = value
-                curves.append(
-                    curve.assign(
-                        **{
-                            k: row[k]
-                            for k in (
-                                "model",
-                                "family",
-                                "sizes",
-                                "eta",
-                                "epochs",
-                                "a_init_seed",
-                                "a_order_seed",
-                                "b_init_seed",
-                                "b_order_seed",
-                                "pair_kind",
-                            )
-                        },
-                        alignment=alignment_name,
-                    )
-                )
-        rows.append(row)
+        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, index in with_barrier)
+        rows.append({**names, **row, "barrier_computed": index in with_barrier})
+        curves += [c.assign(**names) for c in pair_curves]
 
     pairs = pd.DataFrame(rows)
-    networks = _network_table(nets, model_name).assign(dead_pixels=int(dead.sum()))
+    networks = _network_table(dumps, trained, untrained, labels, model_name).assign(
+        dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
+    )
+    pairs["unseen_directions"] = ctx.space.n_unseen
+    pairs["unseen_variance"] = ctx.space.threshold
+    if config.model != "mlp" and config.lmbda > 0 and config.l2 == "all":
+        networks["minimiser_bound"] = _minimiser_bounds(trained, data, config, n_used)
     if config.model == "linear" and config.lmbda > 0:
-        networks["relative_to_minimiser"] = _relative_to_minimiser(nets, data, config)
+        networks["relative_to_minimiser"] = _relative_to_minimiser(trained, data, config)
     curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
     return GroupAnalysis(pairs, networks, curves_table)
 
 
-def _first_layer(net: _Network, data: barriers.BarrierData) -> barriers.FirstLayer:
-    if net.first_layer is None:
-        net.first_layer = barriers.first_layer(net.dump.params, data)
-    return net.first_layer
-
-
-def _relative_to_minimiser(nets: list[_Network], data: Mnist, config) -> list[float]:
-    """Each linear model's distance to the closed-form minimiser, relative to its norm."""
-    from twinnets.mnist import Split
-
-    train = Split(data.train.pixels[: config.n_train], data.train.labels[: config.n_train])
-    best = flatten(convex.linear_minimiser(train, config.lmbda, config.l2))
+def _minimiser_bounds(side: _Side, data: Mnist, config, n_used: int) -> list[float]:
+    """A certified bound on each convex model's distance to the unique minimiser, relative
+    to its norm: the L2 term makes the loss (lmbda / n)-strongly convex."""
+    train = Split(data.train.pixels[:n_used], data.train.labels[:n_used])
     return [
-        float(np.linalg.norm(flatten(n.dump.params) - best) / np.linalg.norm(best)) for n in nets
+        convex.minimiser_distance_bound(v.params, train, config) / np.linalg.norm(flatten(v.params))
+        for v in side.views
     ]
 
 
-def _network_table(nets: list[_Network], model_name: str | None) -> pd.DataFrame:
-    aligned, consensus_mean, sweeps = alignment.consensus([n.dump.params for n in nets])
+def _relative_to_minimiser(side: _Side, data: Mnist, config) -> list[float]:
+    """Each linear model's distance to the closed-form minimiser, relative to its norm."""
+    train = Split(data.train.pixels[: config.n_train], data.train.labels[: config.n_train])
+    best = flatten(convex.linear_minimiser(train, config.lmbda, config.l2))
+    return [
+        float(np.linalg.norm(flatten(v.params) - best) / np.linalg.norm(best)) for v in side.views
+    ]
+
+
+def _network_table(
+    dumps: list[Dump], trained: _Side, untrained: _Side, labels: np.ndarray, model_name: str | None
+) -> pd.DataFrame:
+    params = [v.params for v in trained.views]
+    aligned, consensus_mean, sweeps = alignment.consensus(params)
     rows = []
-    for net, member in zip(nets, aligned, strict=True):
-        params, init = net.dump.params, net.init
-        last = net.dump.network.metrics[-1]
-        flat, flat_init = flatten(params), flatten(init)
+    for dump, view, init, member in zip(
+        dumps, trained.views, untrained.views, aligned, strict=True
+    ):
+        last = dump.network.metrics[-1]
+        flat, flat_init = flatten(view.params), flatten(init.params)
         to_consensus = flatten(member) - flatten(consensus_mean)
         rows.append(
             {
-                **group_columns(net.dump, model_name),
-                "init_seed": net.dump.config.init_seed,
-                "order_seed": net.dump.config.order_seed,
+                **group_columns(dump, model_name),
+                "init_seed": dump.config.init_seed,
+                "order_seed": dump.config.order_seed,
                 "test_accuracy": last.test_accuracy,
+                "null_test_accuracy": float(np.mean(init.outputs_test.argmax(axis=1) == labels)),
                 "validation_accuracy": last.validation_accuracy,
                 "train_cost": last.train_cost,
                 "norm": float(np.linalg.norm(flat)),
@@ -319,62 +539,12 @@ def _network_table(nets: list[_Network], model_name: str | None) -> pd.DataFrame
 
 
 def _empty_curves() -> pd.DataFrame:
-    return pd.DataFrame(
-        columns=["alpha", "train_cost", "test_error", "model", "family", "sizes", "eta", "epochs", "a_init_seed",
-                 "a_order_seed", "b_init_seed", "b_order_seed", "pair_kind", "alignment"]
-    )  # fmt: skip
+    return pd.DataFrame(columns=["alpha", *BARRIER_CURVES, "alignment", *PAIR_KEYS])
 
 
-def _check_group(dumps: list[Dump], inits: list[Dump] | None) -> None:
+def _check_group(dumps: list[Dump]) -> None:
     if len(dumps) < 2:
         raise ValueError("comparing needs at least two networks")
     sizes = {d.config.sizes for d in dumps}
     if len(sizes) != 1:
         raise ValueError(f"only networks of the same sizes can be compared, got {sorted(sizes)}")
-    if inits is None:
-        return
-    if len(dumps) != len(inits):
-        raise ValueError(f"{len(dumps)} dumps but {len(inits)} init dumps")
-    for d, i in zip(dumps, inits, strict=True):
-        if i.config.epochs != 0 or not d.config.same_network(i.config):
-            raise ValueError(f"{i.path} is not the epochs=0 dump of {Path(d.path)}")
-
-
-# --------------------------------------------------------------------------- summaries
-
-
-def summary_table(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation of every pair metric per (sizes, eta, epochs, pair kind)."""
-    keys = ["model", "family", "sizes", "eta", "epochs", "pair_kind"]
-    seeds = ["a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed"]
-    numeric = [
-        c for c in pairs.columns
-        if c not in keys + seeds and pd.api.types.is_numeric_dtype(pairs[c]) and pairs[c].dtype != bool
-    ]  # fmt: skip
-    grouped = pairs.groupby(keys, sort=True)[numeric]
-    mean = grouped.mean().add_suffix("_mean")
-    std = grouped.std().add_suffix("_std")
-    counts = pairs.groupby(keys, sort=True).size().rename("n_pairs")
-    out = pd.concat([counts, mean, std], axis=1).reset_index()
-    return out
-
-
-def gather_tables(
-    pair_paths: Sequence[str | os.PathLike],
-    network_paths: Sequence[str | os.PathLike],
-    curve_paths: Sequence[str | os.PathLike],
-    out: object,
-) -> None:
-    """Concatenate the groups' tables; write pairs, networks, curves and the summary.
-
-    ``out`` has attributes ``pairs``, ``networks``, ``curves`` (Parquet), ``pairs_csv``
-    and ``summary`` (CSV), as a Snakemake output object does.
-    """
-    pairs = pd.concat([pd.read_parquet(p) for p in pair_paths], ignore_index=True)
-    networks = pd.concat([pd.read_parquet(p) for p in network_paths], ignore_index=True)
-    curves = pd.concat([pd.read_parquet(p) for p in curve_paths], ignore_index=True)
-    write_frame(pairs, out.pairs)
-    write_frame(pairs, out.pairs_csv)
-    write_frame(networks, out.networks)
-    write_frame(curves, out.curves)
-    write_frame(summary_table(pairs), out.summary)

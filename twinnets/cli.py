@@ -64,23 +64,66 @@ def _train(args: argparse.Namespace) -> int:
 COMPARE_KEYS = {
     "raw_distance": "distance_all",
     "raw_relative_distance": "relative_all",
+    "null_raw_relative_distance": "null_relative_all",
     "aligned_distance": "distance_signed",
     "aligned_relative_distance": "relative_signed",
+    "null_aligned_relative_distance": "null_relative_signed",
     "permutation_aligned_distance": "distance_permutation",
     "activation_aligned_distance": "distance_activation",
-    "dead_pixel_share": "dead_share_all",
+    "init_part": "init_part_signed",
+    "training_part": "training_part_signed",
+    "cross_term": "cross_term_signed",
+    "preactivation_relative_distance": "preactivation_relative_signed",
+    "null_preactivation_relative_distance": "null_preactivation_relative_signed",
     "cka": "cka_linear",
+    "null_cka": "null_cka_linear",
     "cka_debiased": "cka_debiased",
+    "null_cka_debiased": "null_cka_debiased",
     "matched_unit_correlation": "matched_corr_mean",
+    "null_matched_unit_correlation": "null_matched_corr_mean",
     "agreement": "agreement",
+    "null_agreement": "null_agreement",
+    "independent_agreement": "independent_agreement",
     "a_errors_shared": "a_errors_shared",
     "b_errors_shared": "b_errors_shared",
+    "independent_a_errors_shared": "independent_a_errors_shared",
     "tv_distance": "tv_distance",
     "barrier_raw": "barrier_test_error_raw",
     "barrier_aligned": "barrier_test_error_aligned",
+    "null_barrier_raw": "null_barrier_test_error_raw",
+    "null_barrier_aligned": "null_barrier_test_error_aligned",
+    "endpoint_test_error": "endpoint_test_error_raw",
     "barrier_cost_raw": "barrier_train_cost_raw",
     "barrier_cost_aligned": "barrier_train_cost_aligned",
+    "endpoint_train_cost": "endpoint_train_cost_raw",
 }
+
+#: Shares of one pair's squared distance: (numerator column, its power, denominator column).
+COMPARE_SHARES = {
+    "symmetry_share": ("distance_signed", 2, "distance_all", True),
+    "null_symmetry_share": ("null_distance_signed", 2, "null_distance_all", True),
+    "training_share": ("init_part_signed", 2, "distance_signed", True),
+    "dead_pixel_share": ("distance_weight1_dead", 2, "distance_all", False),
+    "unseen_share": ("unseen_sq_weight1_signed", 1, "distance_weight1_signed", False),
+    "null_unseen_share": (
+        "null_unseen_sq_weight1_signed",
+        1,
+        "null_distance_weight1_signed",
+        False,
+    ),
+}
+
+
+def compare_metrics(row) -> dict[str, object]:
+    """The ``compare --json`` keys of one analysed pair (a row of the pairs table)."""
+    metrics: dict[str, object] = {key: float(row[column]) for key, column in COMPARE_KEYS.items()}
+    for key, (numerator, power, denominator, complement) in COMPARE_SHARES.items():
+        whole = float(row[denominator]) ** 2
+        share = float(row[numerator]) ** power / whole if whole > 0 else float("nan")
+        metrics[key] = 1.0 - share if complement else share
+    metrics["barrier_aligned_method"] = row["barrier_aligned_method"]
+    metrics["unseen_directions"] = int(row["unseen_directions"])
+    return metrics
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -92,8 +135,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     with threadpool_limits(args.threads):
         result = analyze_group([args.a, args.b], args.mnist, barrier_pairs=1)
-    row = result.pairs.iloc[0]
-    metrics = {key: float(row[column]) for key, column in COMPARE_KEYS.items()}
+    metrics = compare_metrics(result.pairs.iloc[0])
     accuracy = dict(zip("ab", result.networks.test_accuracy.astype(float), strict=True))
     if args.json:
         print(json.dumps({**metrics, "a_test_accuracy": accuracy["a"],
@@ -103,9 +145,16 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"B: {args.b}  (test accuracy {accuracy['b']:.4f})")
     width = max(map(len, metrics))
     for key, value in metrics.items():
-        print(f"  {key:<{width}}  {value:.6g}")
+        print(
+            f"  {key:<{width}}  {value:.6g}"
+            if isinstance(value, float)
+            else f"  {key:<{width}}  {value}"
+        )
     print("distances over all parameters; aligned = hidden-unit permutation + sign flips;")
-    print("barriers: test error (cost: training cost) above the chord along the straight line")
+    print("null_: the same statistic for the two networks' own initialisations (from their seeds);")
+    print("init_part**2 + training_part**2 + 2 cross_term = aligned_distance**2;")
+    print("barriers: rise of test error (cost: training cost) above the chord on the straight")
+    print("line, as a fraction (x100 = percentage points); aligned = the lowest over alignments")
     return 0
 
 

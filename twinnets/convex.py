@@ -42,8 +42,9 @@ def components(a: Params, b: Params, dead: np.ndarray) -> dict[str, float]:
     """Split a single-layer pair's squared difference into orthogonal parts.
 
     dead: the dead-pixel columns of W; gauge: the class-mean of the live columns and
-    of the bias (the direction softmax cannot see); rest: everything else. The
-    three shares add up to 1.
+    of the bias (the direction softmax cannot see); rest: everything else. The three
+    squared norms add up to ||a - b||^2; shares are taken as ratios of sums over a
+    kind's pairs (``twinnets.summary``), never as means of per-pair ratios.
     """
     dw = a.weights[-1].astype(np.float64) - b.weights[-1].astype(np.float64)
     db = a.biases[-1].astype(np.float64) - b.biases[-1].astype(np.float64)
@@ -51,13 +52,7 @@ def components(a: Params, b: Params, dead: np.ndarray) -> dict[str, float]:
     live = dw[:, ~dead]
     gauge_sq = float(live.shape[0] * np.sum(live.mean(axis=0) ** 2) + len(db) * db.mean() ** 2)
     total = float(np.sum(dw**2) + np.sum(db**2))
-    if total == 0:
-        return {"dead_share": float("nan"), "gauge_share": float("nan"), "rest_share": float("nan")}
-    return {
-        "dead_share": dead_sq / total,
-        "gauge_share": gauge_sq / total,
-        "rest_share": (total - dead_sq - gauge_sq) / total,
-    }
+    return {"dead_sq": dead_sq, "gauge_sq": gauge_sq, "rest_sq": total - dead_sq - gauge_sq}
 
 
 def class_sums(params: Params) -> tuple[np.ndarray, float]:
@@ -68,3 +63,27 @@ def class_sums(params: Params) -> tuple[np.ndarray, float]:
     both sum to 1.
     """
     return params.weights[-1].sum(axis=0), float(params.biases[-1].sum())
+
+
+def minimiser_distance_bound(params: Params, train: Split, config) -> float:
+    """An upper bound on ||theta - theta*||, theta* the unique minimiser of the L2 loss.
+
+    With L2 on every parameter (``l2='all'``) the training objective
+    F = mean cost + lmbda / (2 n) ||theta||^2 of a single-layer model (softmax or
+    linear) is (lmbda / n)-strongly convex, so ||theta - theta*|| <= ||grad F|| n / lmbda.
+    This measures, rather than asserts, how close SGD came to the one minimiser.
+    """
+    if config.model not in ("softmax", "linear") or config.l2 != "all" or config.lmbda <= 0:
+        raise ValueError("the bound needs a softmax or linear model with L2 on all parameters")
+    x = scale_pixels(train.pixels, "float64")
+    w = params.weights[-1].astype(np.float64)
+    b = params.biases[-1].astype(np.float64)
+    z = x @ w.T + b
+    if config.model == "softmax":
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        z /= z.sum(axis=1, keepdims=True)
+    residual = z - np.eye(w.shape[0])[train.labels]
+    mu = config.lmbda / config.n_train
+    grad_w = residual.T @ x / len(x) + mu * w
+    grad_b = residual.mean(axis=0) + mu * b
+    return float(np.sqrt(np.sum(grad_w**2) + np.sum(grad_b**2)) / mu)

@@ -48,7 +48,7 @@ from twinnets.distances import relative_distance
 from twinnets.dumps import Dump, read_dump
 from twinnets.mnist import load_mnist
 from twinnets.network import Params
-from twinnets.selection import DIFFERENT_INIT, KIND_WORDS, headline_cell
+from twinnets.selection import KIND_WORDS, headline_cell, headline_kind
 from twinnets.similarity import cross_correlation
 
 Table = pd.DataFrame | str | os.PathLike
@@ -190,10 +190,10 @@ def _epoch_axis(ax: Any, epochs: Sequence[int]) -> None:
     ax.set_xlabel("epochs of training (log scale above 1)")
 
 
-def _different_init(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Pairs whose initialisations differ; all pairs where none do."""
-    diff = pairs[pairs["pair_kind"].isin(DIFFERENT_INIT)]
-    return diff if not diff.empty else pairs
+def _headline_kind(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs of the kind the answer speaks of (both seeds differ, if any): a line or
+    band never mixes pair kinds."""
+    return pairs[pairs["pair_kind"] == headline_kind(set(pairs["pair_kind"]))]
 
 
 def _mean_band(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -238,9 +238,10 @@ def choose_pair(pairs: Table, networks: Table) -> Pair:
     """The networks A and B of figures 1, 2 and 5, chosen by rule so that reruns agree.
 
     The group is the one ``answer.md`` speaks of (MLP, the largest epochs, the eta with
-    the best mean test accuracy). In it, among pairs whose init seeds differ (those with
-    a barrier curve, if any), the first by (A init, A order, B init, B order): on the
-    default grid, init seeds 0 and 1 with the same order seed 0.
+    the best mean test accuracy). In it, among the pairs of the kind the answer speaks
+    of (init and order seeds both differ, if the grid has such pairs; those with a
+    barrier curve, if any), the first by (A init, A order, B init, B order): on the
+    default grid, init seeds 0 and 1 with order seeds 0 and 1.
     """
     nets = mlp_rows(read_table(networks))
     table = mlp_rows(read_table(pairs))
@@ -250,9 +251,7 @@ def choose_pair(pairs: Table, networks: Table) -> Pair:
     ]
     if cell.empty:
         raise ValueError(f"no pairs at {sizes}, eta {eta}, {epochs} epochs")
-    candidates = cell[cell["a_init_seed"] != cell["b_init_seed"]]
-    if candidates.empty:
-        candidates = cell
+    candidates = _headline_kind(cell)
     if "barrier_computed" in candidates and candidates["barrier_computed"].any():
         candidates = candidates[candidates["barrier_computed"].astype(bool)]
     row = candidates.sort_values(SEED_COLUMNS).iloc[0]
@@ -514,7 +513,7 @@ def distance_matrices(pairs: Table, out: Out) -> Figure:
     cells = table[table["epochs"] == epochs]
     groups = sorted(cells.groupby(["sizes", "eta"]).groups)
     columns = (
-        ("relative_all_init", "at initialisation"),
+        ("null_relative_all", "at initialisation"),
         ("relative_all", f"after {_epochs(epochs)}, raw"),
         ("relative_signed", f"after {_epochs(epochs)}, aligned"),
     )
@@ -581,13 +580,18 @@ def distance_matrices(pairs: Table, out: Out) -> Figure:
 def over_training(pairs: Table, networks: Table, out: Out) -> Figure:
     """Distances, distance from init and accuracy as training goes on, one line per eta.
 
-    Accuracy saturates within a few epochs while networks with different inits stay
+    Accuracy saturates within a few epochs while networks whose seeds both differ stay
     as far apart as random ones; alignment shrinks that gap a little more each epoch,
     and each network moves away from its own init only slowly.
     """
     table = mlp_rows(read_table(pairs))
     nets = mlp_rows(read_table(networks))
-    table = table.assign(share=np.where(table["pair_kind"] == "same_init", "same", "different"))
+    kind = table["pair_kind"]
+    table = table.assign(
+        share=np.where(
+            kind == "same_init", "same", np.where(kind == "both_differ", "different", "")
+        )
+    )
     nets = nets.assign(test_percent=100 * nets["test_accuracy"])
     etas = sorted(nets["eta"].unique())
     colours = _eta_colours(etas)
@@ -628,7 +632,7 @@ def over_training(pairs: Table, networks: Table, out: Out) -> Figure:
             Line2D([], [], color=colours[e], marker="o", ms=3.5, label=f"eta {_eta(e)}")
             for e in etas
         ] + [
-            Line2D([], [], color="0.3", ls="-", label="pairs with different inits"),
+            Line2D([], [], color="0.3", ls="-", label="pairs whose init and\norder both differ"),
             Line2D([], [], color="0.3", ls="--", label="pairs sharing the init"),
             Line2D([], [], color="0.4", ls=":", label=RANDOM_PAIR),
             Patch(color="0.3", alpha=0.18, label="band: min to max over\npairs or networks"),
@@ -650,8 +654,9 @@ def barrier_curves(curves: Table, pairs: Table, networks: Table, out: Out) -> Fi
     """Training cost and test error on the straight line from A to B, raw vs aligned.
 
     Raw, the midpoint of two good networks is a bad network: a barrier. After
-    aligning B's hidden units to A's, the path stays low: the two sit in one basin up
-    to symmetry. Faint lines: every other pair of the group with different inits.
+    aligning B's hidden units to A's (the alignment with the lowest barrier), the path
+    stays far lower; ``answer.md`` says by a stated rule whether that is one basin.
+    Faint lines: every other pair of the same kind in the group.
     """
     pair = choose_pair(pairs, networks)
     table = read_table(curves)
@@ -661,7 +666,7 @@ def barrier_curves(curves: Table, pairs: Table, networks: Table, out: Out) -> Fi
         & np.isclose(table["eta"], pair.eta)
         & (table["epochs"] == pair.epochs)
     ]
-    table = _different_init(table)
+    table = _headline_kind(table)
     is_ab = (
         (table["a_init_seed"] == pair.a[0])
         & (table["a_order_seed"] == pair.a[1])
@@ -673,7 +678,7 @@ def barrier_curves(curves: Table, pairs: Table, networks: Table, out: Out) -> Fi
     ab_row = _pair_row(read_table(pairs), pair)
     panels = (
         ("train_cost", "training cost (data loss, mean per image)", "train_cost", "{:.3f}"),
-        ("test_percent", "test error (%)", "test_error", "{:.1%}"),
+        ("test_percent", "test error (%)", "test_error", "{:.1f} points"),
     )
     with _style():
         fig = _figure(11, 4.2)
@@ -692,6 +697,8 @@ def barrier_curves(curves: Table, pairs: Table, networks: Table, out: Out) -> Fi
             ax.set_xticklabels(["0\nA", "0.25", "0.5", "0.75", "1\nB"])
             ax.set_ylabel(label)
             raw, aligned = (ab_row.get(f"barrier_{name}_{a}", np.nan) for a in ("raw", "aligned"))
+            if name == "test_error":  # a difference of error rates: percentage points
+                raw, aligned = 100 * raw, 100 * aligned
             ax.set_title(
                 f"{label.split(' (')[0]}: A-B barrier {fmt.format(raw)} raw, "
                 f"{fmt.format(aligned)} aligned"
@@ -702,7 +709,7 @@ def barrier_curves(curves: Table, pairs: Table, networks: Table, out: Out) -> Fi
                    label="aligned: B's hidden units\nmatched to A's"),
             Line2D([], [], color="0.3", lw=2.4, marker="o", ms=3, label="A and B"),
             Line2D([], [], color="0.3", lw=0.6, alpha=0.5,
-                   label=f"the group's {n_other} other\npairs with different inits"),
+                   label=f"the group's {n_other} other\npairs of this kind"),
         ]  # fmt: skip
         fig.legend(handles=handles, loc="outside right center", frameon=False)
         fig.suptitle(
@@ -803,7 +810,7 @@ def convex_control(pairs: Table, out: Out) -> Figure:
     """
     table = read_table(pairs)
     table = pd.concat(
-        [_different_init(group) for _, group in table.groupby("model", sort=True)],
+        [_headline_kind(group) for _, group in table.groupby("model", sort=True)],
         ignore_index=True,
     )
     table = table[table["relative_all"] > 0]
@@ -844,7 +851,7 @@ def convex_control(pairs: Table, out: Out) -> Figure:
         missing = "" if len(models) > 1 else "\n(this run has no convex models: the MLP only)"
         fig.suptitle(
             "Convex control: do differently seeded runs end at the same weights?\n"
-            f"Pairs with different inits; line = mean over pairs{missing}"
+            f"Pairs whose init and order both differ; line = mean over pairs{missing}"
         )
         save(fig, out)
     return fig
@@ -963,40 +970,64 @@ def answer_page(answer: str | os.PathLike, out: str | os.PathLike) -> None:
     atomic_write_text(out, _PAGE.format(title=html.escape(title), body=markdown_html(text)))
 
 
-#: The summary columns a reader needs first; the full table is in summary.csv.
-SUMMARY_COLUMNS = {
-    "n_pairs": ("pairs", "{:.0f}"),
-    "relative_all_mean": ("relative distance, raw", "{:.3f}"),
-    "relative_signed_mean": ("aligned", "{:.3f}"),
-    "relative_all_init_mean": ("at init", "{:.3f}"),
-    "dead_share_all_mean": ("share of dead pixels", "{:.1%}"),
-    "cka_linear_mean": ("linear CKA", "{:.3f}"),
-    "matched_corr_mean_mean": ("matched unit corr.", "{:.3f}"),
-    "agreement_mean": ("agreement", "{:.1%}"),
-    "barrier_test_error_raw_mean": ("test-error barrier, raw", "{:.1%}"),
-    "barrier_test_error_aligned_mean": ("aligned", "{:.1%}"),
+#: The statistics a reader needs first (summary.csv has them all), with their labels.
+SUMMARY_STATISTICS = {
+    "relative_all": ("relative distance, raw", "{:.3f}"),
+    "relative_signed": ("aligned", "{:.3f}"),
+    "symmetry_share": ("symmetry share", "{:.1%}"),
+    "training_share": ("training's net share", "{:.1%}"),
+    "dead_share": ("share of dead pixels", "{:.1%}"),
+    "cka_linear": ("linear CKA", "{:.3f}"),
+    "agreement": ("agreement", "{:.1%}"),
+    "barrier_test_error_raw": ("test-error barrier, raw (points)", "{:.1f}"),
+    "barrier_test_error_aligned": ("aligned (points)", "{:.1f}"),
 }
 
 
+def _with_interval(row: pd.Series, prefix: str, fmt: str, points: bool) -> str:
+    scale = 100.0 if points else 1.0
+    value, low, high = (row.get(prefix + s, np.nan) for s in ("", "_low", "_high"))
+    if pd.isna(value):
+        return ""
+    text = fmt.format(scale * value)
+    if not pd.isna(low):
+        text += f" [{fmt.format(scale * low)}, {fmt.format(scale * high)}]"
+    return text
+
+
 def summary_page(summary: Table, out: str | os.PathLike) -> None:
-    """The summary table's key columns (means over pairs) as a self-contained HTML page."""
+    """The key statistics per group and pair kind, each with its interval and null."""
     frame = read_table(summary)
     keys = [k for k in ("model", "sizes", "eta", "epochs", "pair_kind") if k in frame]
-    frame = frame.sort_values(keys)
-    shown = pd.DataFrame({k: frame[k] for k in keys})
-    shown["pair_kind"] = shown["pair_kind"].map(lambda k: KIND_WORDS.get(k, k))
-    shown["eta"] = shown["eta"].map(_eta)
-    for column, (label, fmt) in SUMMARY_COLUMNS.items():
-        if column in frame:
-            shown[label] = frame[column].map(lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
+    frame = frame[frame["statistic"].isin(SUMMARY_STATISTICS)]
+    rows = []
+    for key, group in frame.groupby(keys, sort=True):
+        head = dict(zip(keys, key, strict=True))
+        row = {**head, "pairs": int(group["n"].max())}
+        row["pair_kind"] = KIND_WORDS.get(row["pair_kind"], row["pair_kind"])
+        row["eta"] = _eta(row["eta"])
+        for _, stat in group.iterrows():
+            label, fmt = SUMMARY_STATISTICS[stat["statistic"]]
+            points = "points" in label
+            shown = _with_interval(stat, "value", fmt, points)
+            null = _with_interval(stat, "null", fmt, points)
+            row[label] = f"{shown} (untrained {null})" if null else shown
+        rows.append(row)
+    shown = pd.DataFrame(rows)
+    order = [k for k in keys if k in shown] + ["pairs"]
+    labels = [label for label, _ in SUMMARY_STATISTICS.values() if label in shown]
+    shown = shown[order + labels] if len(shown) else shown
     body = (
-        "<h1>Summary: mean over the pairs of each group and kind</h1>\n"
-        "<p>Relative distance is ||A - B|| / sqrt(||A|| ||B||) over all parameters "
-        "(sqrt 2 = 1.414 for two independent random vectors); <em>aligned</em> after "
-        "factoring out hidden-unit permutations and sign flips. Barriers are the rise of "
-        "test error above the straight line between the two networks. Every column, with "
-        "standard deviations, is in <code>summary.csv</code>.</p>\n"
-        + shown.to_html(index=False, border=0, escape=True)
+        "<h1>Summary: each statistic per group and pair kind</h1>\n"
+        "<p>Each cell is <em>value [95% interval]</em>, the interval a bootstrap over init and "
+        "order seeds (never over pairs, which share networks), and in brackets the same "
+        "statistic for the pairs' own untrained initialisations. Relative distance is "
+        "||A - B|| / sqrt(||A|| ||B||) over all parameters (sqrt 2 = 1.414 for two independent "
+        "random vectors); <em>aligned</em> after factoring out hidden-unit permutations and "
+        "sign flips. Shares are ratios of sums over the kind's pairs. Barriers are the rise "
+        "of test error above the straight line between the two networks, in percentage "
+        "points. Every statistic, with its interval, null and independence baseline, is in "
+        "<code>summary.csv</code>.</p>\n" + shown.to_html(index=False, border=0, escape=True)
     )
     atomic_write_text(out, _PAGE.format(title="twinnets summary", body=body))
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-DIFFERENT_INIT = ("both_differ", "same_order")
 KIND_WORDS = {
     "same_init": "same init, different order",
     "same_order": "same order, different init",
     "both_differ": "both differ",
     "identical_seeds": "identical seeds",
 }
+#: The same kinds as a noun phrase for prose ("over the ...").
+KIND_PAIRS = {
+    "both_differ": "pairs whose init and data order both differ",
+    "same_order": "pairs with the same data order and different inits",
+    "same_init": "pairs with the same init and different data orders",
+    "identical_seeds": "pairs with identical seeds",
+}
+#: The kind the prose speaks of first: two independent trainings, if the grid has them.
+HEADLINE_KINDS = ("both_differ", "same_order", "same_init", "identical_seeds")
 
 
 def headline_model(networks: pd.DataFrame) -> str:
@@ -33,3 +41,23 @@ def headline_cell(networks: pd.DataFrame) -> tuple[str, str, float, int]:
     last = mine[mine.epochs == mine.epochs.max()]
     best = last.groupby(["sizes", "eta"]).test_accuracy.mean().idxmax()
     return model, best[0], float(best[1]), int(mine.epochs.max())
+
+
+def headline_kind(kinds: set[str]) -> str:
+    """The pair kind the prose speaks of: both seeds differing, if the grid has such pairs."""
+    return next((k for k in HEADLINE_KINDS if k in kinds), HEADLINE_KINDS[0])
+
+
+def init_contrast(
+    networks: pd.DataFrame, model: str, sizes: str, eta: float, epochs: int
+) -> dict | None:
+    """The cell of an MLP variant like ``model`` but with the scaled init, if the run has one."""
+    base = networks[networks.model == model]
+    candidates = networks[
+        (networks.family == "mlp") & (networks["init"] == "scaled") & (networks.sizes == sizes)
+        & (networks.eta == eta) & (networks.epochs == epochs)
+        & (networks.lmbda == (base.lmbda.iloc[0] if len(base) else 0.0))
+    ]  # fmt: skip
+    if candidates.empty or (len(base) and (base["init"] == "scaled").all()):
+        return None
+    return {"model": candidates.model.iloc[0], "sizes": sizes, "eta": eta, "epochs": epochs}

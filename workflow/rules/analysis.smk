@@ -1,7 +1,6 @@
 rule analyze:
     input:
         weights=group_weights,
-        inits=group_inits,
         mnist=rules.download_mnist.output,
     output:
         pairs=GROUP_TABLE.format(table="pairs"),
@@ -22,6 +21,7 @@ rule analyze:
     params:
         model=lambda wildcards: wildcards.model,
         barrier_pairs=config["analysis"]["barrier_pairs"],
+        unseen_variance=config["analysis"]["unseen_variance"],
         code=code("analyze_group.py"),
     script:
         "../../scripts/analyze_group.py"
@@ -58,8 +58,9 @@ rule gather_tables:
 
 rule answer:
     input:
-        pairs=rules.gather_tables.output.pairs,
+        summary=rules.gather_tables.output.summary,
         networks=rules.gather_tables.output.networks,
+        pairs=rules.gather_tables.output.pairs,
     output:
         "results/answer.md",
     log:

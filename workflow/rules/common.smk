@@ -51,11 +51,6 @@ def train_settings(wildcards):
     return grid.shared_settings(config, wildcards)
 
 
-def group_inits(wildcards):
-    """The epochs=0 dumps of the same networks: each one's own initialisation."""
-    return grid.weights_paths(config, grid.Cell(**{**wildcards, "epochs": 0}))
-
-
 GROUP_TABLE = "results/tables/groups/model={{model}}/sizes={{sizes}}/eta={{eta}}/epochs={{epochs}}/{table}.parquet"
 
 

@@ -1,0 +1,70 @@
+"""What the data can see: distances measured through the images, not the parameters.
+
+A first-layer weight only matters through its products with images. Two networks
+whose first-layer weights differ along input directions that (almost) no training
+image has any variance in compute (almost) the same pre-activations, however far
+apart those weights are. The 67 pixels that are zero in every MNIST training image
+are the extreme case; hundreds more directions carry a pixel variance below 1e-3.
+
+This module measures both sides of that: the first layer's pre-activations
+``Z = X W1^T + b1`` compared on real images (``preactivation_relative_distance``),
+and the split of a first-layer weight difference into the span of the training
+images' high-variance eigen-directions and the rest (``InputSpace.unseen_sq``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Pixel-covariance eigenvalues (pixels scaled to [0, 1]) below this count as unseen.
+UNSEEN_VARIANCE = 1e-3
+
+
+@dataclass(frozen=True, eq=False)  # arrays: compare by identity
+class InputSpace:
+    """The training images' pixel covariance, split at a variance threshold.
+
+    ``unseen`` (n_in, k) is an orthonormal basis of the eigen-directions whose
+    variance is below ``threshold``; every dead pixel's coordinate direction lies in
+    its span (a pixel without variance is an eigenvector of eigenvalue 0).
+    """
+
+    variances: np.ndarray
+    unseen: np.ndarray
+    threshold: float
+
+    @classmethod
+    def from_images(cls, x: np.ndarray, threshold: float = UNSEEN_VARIANCE) -> InputSpace:
+        """Eigen-decompose the covariance of images ``x`` (n, n_in), pixels in [0, 1]."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or len(x) < 2:
+            raise ValueError(f"need at least two images as an (n, n_in) array, got {x.shape}")
+        if not (np.isfinite(threshold) and threshold >= 0):
+            raise ValueError(f"the variance threshold must be 0 or more, got {threshold}")
+        mean = x.mean(axis=0)
+        covariance = (x.T @ x - len(x) * np.outer(mean, mean)) / (len(x) - 1)
+        variances, vectors = np.linalg.eigh(covariance)
+        variances = np.clip(variances, 0.0, None)  # rounding can make zeros slightly negative
+        return cls(variances, np.ascontiguousarray(vectors[:, variances < threshold]), threshold)
+
+    @property
+    def n_unseen(self) -> int:
+        return self.unseen.shape[1]
+
+    def unseen_sq(self, weight_difference: np.ndarray) -> float:
+        """Squared norm of a first-layer weight difference (n_hidden, n_in) in the unseen span."""
+        projected = np.asarray(weight_difference, dtype=np.float64) @ self.unseen
+        return float(np.sum(projected**2))
+
+
+def preactivations(weights: np.ndarray, biases: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The first layer's weighted inputs ``Z = X W^T + b`` (n, n_out), in float64."""
+    return x @ weights.astype(np.float64).T + biases.astype(np.float64)
+
+
+def preactivation_relative_distance(za: np.ndarray, zb: np.ndarray) -> float:
+    """``||Za - Zb|| / sqrt(||Za|| ||Zb||)``: the parameters' relative distance, seen by images."""
+    scale = np.sqrt(np.linalg.norm(za) * np.linalg.norm(zb))
+    return float(np.linalg.norm(za - zb) / scale) if scale > 0 else float("nan")

@@ -39,14 +39,19 @@ SGD_SECONDS_PER_BATCH_LAYER = 30e-6
 EVAL_SECONDS_PER_SAMPLE_PARAM = 0.25e-9
 #: Validation and test images evaluated after every epoch.
 HELD_OUT_IMAGES = 20_000
-#: Analysis: seconds per network (reading its dumps, its activations on the held-out
-#: images), per pair (distances, alignments, CKA, function similarity: 3-5 ms measured
-#: for [784, 30, 10]), and per pair with a loss barrier (two 25-point curves, raw and
-#: aligned, on the training and test images: 0.14-0.18 s measured with 50,000 training
-#: images), all for a [784, 30, 10] network and scaled by the parameter count.
-ANALYSIS_SECONDS_PER_NETWORK = 0.05
-ANALYSIS_SECONDS_PER_PAIR = 0.005
-ANALYSIS_SECONDS_PER_BARRIER = 0.2
+#: Analysis: seconds per group (the training images' pixel covariance and its eigen-
+#: decomposition, 2.2 s measured for 50,000 images), per network (reading its dump, its
+#: and its rebuilt init's activations on the held-out images), per pair (distances,
+#: three alignments, CKA, function similarity, pre-activation distances, for the
+#: trained pair and again for its inits: 27 ms measured, 56 ms on a loaded machine,
+#: for [784, 30, 10]), and per pair with a loss barrier (eight 25-point curves: raw and
+#: three alignments, trained and untrained, on the training and test images: 2.5 s
+#: measured on a loaded machine with 50,000 training images), all for a [784, 30, 10]
+#: network and scaled by the parameter count.
+ANALYSIS_SECONDS_PER_GROUP = 3.0
+ANALYSIS_SECONDS_PER_NETWORK = 0.1
+ANALYSIS_SECONDS_PER_PAIR = 0.03
+ANALYSIS_SECONDS_PER_BARRIER = 1.0
 REFERENCE_PARAMS = 784 * 30 + 30 + 30 * 10 + 10  # [784, 30, 10]: 23,860
 REFERENCE_BARRIER_IMAGES = 50_000 + 10_000
 
@@ -171,7 +176,8 @@ def analyze_seconds(
     barriers = min(barrier_pairs, pairs)
     barrier_images = (n_train + 10_000) / REFERENCE_BARRIER_IMAGES
     return scale * (
-        n_networks * ANALYSIS_SECONDS_PER_NETWORK
+        ANALYSIS_SECONDS_PER_GROUP * n_train / 50_000
+        + n_networks * ANALYSIS_SECONDS_PER_NETWORK
         + pairs * ANALYSIS_SECONDS_PER_PAIR
         + barriers * ANALYSIS_SECONDS_PER_BARRIER * barrier_images
     )
@@ -194,15 +200,17 @@ def analyze_mem_mb(
     """
     hidden = sum(sizes[1:-1])
     held_out = HELD_OUT_IMAGES * sizes[0] * 8  # validation and test images, float64
-    # each network: activations of every layer on the held-out images, and its two
-    # dumps (the trained network and its initialisation)
+    # each network and its rebuilt init: activations of every layer on the held-out
+    # images, and the dump
     per_network = (
         HELD_OUT_IMAGES * sum(sizes[1:]) * 8 + 2 * parameter_count(sizes) * DUMP_BYTES_PER_PARAM
     )
     grams = (n_networks * hidden) ** 2 * 8 * 2  # activation grams, all layers at once
     pairs = n_networks * (n_networks - 1) // 2 * TABLE_BYTES_PER_PAIR
     barriers = (n_train + 10_000) * sizes[0] * 8 if barrier_pairs > 0 and n_networks > 1 else 0
-    total = MNIST_BYTES + held_out + n_networks * per_network + grams + pairs + barriers
+    covariance = n_train * sizes[0] * 8 * 2  # the training images in float64, and a product
+    total = MNIST_BYTES + held_out + 2 * n_networks * per_network + grams + pairs + barriers
+    total += covariance
     return megabytes(PYTHON_MB + total / 2**20, attempt)
 
 

@@ -512,8 +512,10 @@ def export_network(dump: Dump | str | os.PathLike, out: str | os.PathLike, fmt: 
         for k, (w, b) in enumerate(zip(params.weights, params.biases)):
             tensors[f"{2 * k}.weight"] = np.ascontiguousarray(w)
             tensors[f"{2 * k}.bias"] = np.ascontiguousarray(b)
-        meta = {"twinnets": __version__, "activation": "sigmoid",
-                "layout": "nn.Sequential(Linear, Sigmoid, ...)"}  # fmt: skip
+        # one key: safetensors orders several keys at random, and exports should be stable
+        note = {"activation": "sigmoid", "layout": "nn.Sequential(Linear, Sigmoid, ...)",
+                "twinnets_version": __version__}  # fmt: skip
+        meta = {"twinnets": json.dumps(note, sort_keys=True)}
         atomic_write_bytes(out, save(tensors, metadata=meta))
     elif fmt == "npz":
         arrays = {}

@@ -395,3 +395,72 @@ def test_convex_models_do_not_export(tmp_path, mnist_workdir):
     with pytest.raises(ValueError, match="not a sigmoid network"):
         interop.export_network(path, tmp_path / "x.npz", "npz")
     assert not (tmp_path / "x.npz").exists()
+
+
+# --------------------------------------------------------------------------- workflow
+
+
+def test_workflow_analyses_an_imported_group(tmp_path, dump_path, mnist_dir):
+    import pandas as pd
+    import yaml
+    from safetensors.numpy import save_file
+    from test_workflow import make_copy, snakemake
+
+    workdir = make_copy(tmp_path / "wf", mnist_dir)
+    nets = workdir / "nets"
+    nets.mkdir()
+    interop.export_network(dump_path, nets / "first.json", "nielsen-json")
+    data = json.loads((nets / "first.json").read_text())
+    twin = permuted_flipped_copy(data, seed=2)  # the same function, other weights
+    (nets / "twin.json").write_text(json.dumps(twin))
+    other = init_params(TrainConfig(init_seed=9))  # an unrelated network, as safetensors
+    save_file(_sequential(other), nets / "other.safetensors")
+    config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    config["imported"] = [{"name": "mine", "files": ["nets/*.json", "nets/*.safetensors"]}]
+    (workdir / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+
+    names = ["first", "twin", "other"]
+    targets = (
+        "results/imported/mine/answer.md",
+        *(f"results/imported/mine/weights/{n}.parquet" for n in names),
+    )
+    snakemake(workdir, targets=targets)
+    root = workdir / "results" / "imported" / "mine"
+    pairs = pd.read_parquet(root / "tables" / "pairs.parquet")
+    networks_table = pd.read_parquet(root / "tables" / "networks.parquet")
+    assert list(networks_table.network) == ["first.json", "twin.json", "other.safetensors"]
+    assert list(networks_table.source_format) == ["nielsen-json", "nielsen-json", "safetensors"]
+    assert not networks_table.init_known.any() and networks_table.eta.isna().all()
+    assert networks_table.init_seed.isna().all()
+    assert set(pairs.pair_kind) == {"unknown_seeds"} and pairs.epochs.isna().all()
+    twins = pairs[(pairs.a_network == "first.json") & (pairs.b_network == "twin.json")].iloc[0]
+    assert twins.distance_signed < 1e-9 and twins.agreement == 1.0
+    assert twins.relative_all > 0.5
+    assert (pairs[pairs.b_network == "other.safetensors"].relative_signed > 0.5).all()
+    curves = pd.read_parquet(root / "tables" / "curves.parquet")
+    assert set(curves.a_network) <= {"first.json", "twin.json"} and len(curves)
+    summary = pd.read_csv(root / "tables" / "summary.csv")
+    assert list(summary.pair_kind) == ["unknown_seeds"] and summary.n_pairs.item() == 3
+    answer = (root / "answer.md").read_text()
+    assert "`first.json` | `twin.json` | " in answer and "unknown initialisations" in answer
+    assert (root / "figures" / "distances.svg").stat().st_size > 0
+    assert (root / "figures" / "distances.png").stat().st_size > 0
+    for log in ("import/first.log", "analyze.log", "answer.log"):
+        assert (workdir / "logs" / "imported" / "mine" / log).exists()
+    # the grid was not trained for it, and the default run is unchanged by the key
+    assert not (workdir / "results" / "weights").exists()
+    out = snakemake(workdir, "-n", targets=targets)
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_workflow_config_errors_name_the_group(tmp_path, mnist_dir):
+    import yaml
+    from test_workflow import make_copy, snakemake
+
+    workdir = make_copy(tmp_path / "wf", mnist_dir)
+    config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    config["imported"] = [{"name": "mine", "files": "nets/*.json"}]
+    (workdir / "config" / "test.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(workdir, "-n", check=False)
+    assert out.returncode != 0
+    assert "imported[0] (mine): files 'nets/*.json' match 0 file(s)" in out.stdout + out.stderr

@@ -1,0 +1,360 @@
+"""Imported networks in the workflow: groups from the config's ``imported`` key.
+
+Each group lists network files (paths or globs, any format of ``twinnets.interop``).
+Every file becomes a dump ``results/imported/<group>/weights/<stem>.parquet``; the
+group is analysed like a grid cell, and its tables, summary, answer and figure land in
+``results/imported/<group>/``. Imported networks have no seeds, eta or epochs, so the
+tables say so: those columns are empty (NaN), ``pair_kind`` is ``unknown_seeds``, and
+the networks are named by their files (``network``, ``a_network``, ``b_network``).
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # the rule files import this module: keep the analysis out of parsing
+    from twinnets.analysis import GroupAnalysis
+    from twinnets.dumps import Dump
+
+ROOT = "results/imported/{group}"
+WEIGHTS = ROOT + "/weights/{network}.parquet"
+TABLE = ROOT + "/tables/{table}.parquet"
+SUMMARY = ROOT + "/tables/summary.csv"
+ANSWER = ROOT + "/answer.md"
+FIGURE = ROOT + "/figures/distances.{ext}"
+WILDCARD_PATTERNS = {"group": r"[a-z0-9][a-z0-9_-]*", "network": r"[A-Za-z0-9][A-Za-z0-9_.-]*"}
+UNKNOWN_KIND = "unknown_seeds"
+SEEDS = ("init_seed", "order_seed")
+
+
+class ImportedConfigError(ValueError):
+    """An ``imported`` entry of the workflow config is wrong; the message names it."""
+
+
+def _patterns(entry: Mapping[str, Any]) -> list[str]:
+    files = entry["files"]
+    return [files] if isinstance(files, str) else list(files)
+
+
+@cache
+def _expand(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    paths: list[str] = []
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        paths += [p for p in found if p not in paths]
+    return tuple(paths)
+
+
+def networks(config: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """group -> {network name (the file's stem) -> file}, globs expanded, in sorted order."""
+    groups: dict[str, dict[str, str]] = {}
+    for i, entry in enumerate(config.get("imported", [])):
+        name = entry["name"]
+        where = f"imported[{i}] ({name})"
+        if name in groups:
+            raise ImportedConfigError(f"{where}: the name {name!r} is used twice")
+        members: dict[str, str] = {}
+        for path in _expand(tuple(_patterns(entry))):
+            stem = Path(path).stem
+            if not re.fullmatch(WILDCARD_PATTERNS["network"], stem):
+                raise ImportedConfigError(
+                    f"{where}: file {path}: its name {stem!r} must be letters, digits, '.', '_' "
+                    "or '-' (it names the network's dump)"
+                )
+            if stem in members:
+                raise ImportedConfigError(
+                    f"{where}: {members[stem]} and {path} would both be network {stem!r}; "
+                    "rename one"
+                )
+            if not Path(path).is_file():
+                raise ImportedConfigError(f"{where}: file {path} does not exist")
+            members[stem] = path
+        if len(members) < 2:
+            raise ImportedConfigError(
+                f"{where}: files {entry['files']!r} match {len(members)} file(s); "
+                "a group needs at least two networks to compare"
+            )
+        groups[name] = members
+    return groups
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Checks of the ``imported`` key beyond the schema (files exist, names unique)."""
+    networks(config)
+
+
+def entry(config: Mapping[str, Any], group: str) -> Mapping[str, Any]:
+    for item in config.get("imported", []):
+        if item["name"] == group:
+            return item
+    raise ImportedConfigError(f"imported has no group named {group!r}")
+
+
+def weights(config: Mapping[str, Any], group: str) -> list[str]:
+    """The dumps of one imported group."""
+    return [WEIGHTS.format(group=group, network=n) for n in networks(config)[group]]
+
+
+def targets(config: Mapping[str, Any]) -> list[str]:
+    """Everything the imported groups produce: tables, summary, answer, figure."""
+    out = []
+    for group in networks(config):
+        out += [TABLE.format(group=group, table=t) for t in ("pairs", "networks", "curves")]
+        out += [SUMMARY.format(group=group), ANSWER.format(group=group)]
+        out += [FIGURE.format(group=group, ext=ext) for ext in ("svg", "png")]
+    return out
+
+
+@cache
+def file_sizes(path: str, fmt: str = "auto") -> tuple[int, ...]:
+    """A network file's layer sizes (for resource estimates before it is imported)."""
+    from twinnets.interop import read_network
+
+    return read_network(path, fmt).sizes
+
+
+class RuleFunctions:
+    """The input, params and resource functions of ``workflow/rules/imported.smk``.
+
+    Rule files hold rules only (``snakemake --lint``); these close over the config.
+    Wildcards are ``imported_group`` and ``imported_network``.
+    """
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.groups = networks(config)
+
+    def source(self, wildcards: Any) -> str:
+        """The file that a group's network was imported from."""
+        return self.groups[wildcards.imported_group][wildcards.imported_network]
+
+    def setting(self, key: str):
+        return lambda wildcards: entry(self.config, wildcards.imported_group)[key]
+
+    def weights(self, wildcards: Any) -> list[str]:
+        return weights(self.config, wildcards.imported_group)
+
+    def work(self, wildcards: Any) -> tuple:
+        """What the group's analysis compares: sizes, networks, training images, barriers.
+
+        Imported networks are evaluated on all 50,000 training images (their own
+        training set is unknown).
+        """
+        group = wildcards.imported_group
+        first = next(iter(self.groups[group].values()))
+        sizes = file_sizes(first, entry(self.config, group)["format"])
+        return sizes, len(self.groups[group]), 50_000, self.config["analysis"]["barrier_pairs"]
+
+    def runtime(self, wildcards: Any, attempt: int) -> int:
+        from twinnets import resources
+
+        return resources.analyze_runtime(*self.work(wildcards), attempt=attempt)
+
+    def mem_mb(self, wildcards: Any, attempt: int) -> int:
+        from twinnets import resources
+
+        return resources.analyze_mem_mb(*self.work(wildcards), attempt=attempt)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _na_where(values: list[Any], unknown: list[bool]) -> pd.Series:
+    return pd.Series(
+        [pd.NA if u else v for v, u in zip(values, unknown, strict=True)], dtype="Int64"
+    )
+
+
+def mark_unknown(result: GroupAnalysis, dumps: Sequence[Dump]) -> GroupAnalysis:
+    """The group's tables with what imported networks do not know left empty, not defaulted.
+
+    ``analyze_group`` reads ``Dump.config``, which fills unknown settings with defaults;
+    here those columns become NaN (eta, epochs) or <NA> (seeds), pairs whose seeds are
+    not all known get ``pair_kind`` ``unknown_seeds``, and networks are named by file.
+    """
+    from twinnets.analysis import GroupAnalysis
+
+    names = [d.name for d in dumps]
+    n = len(dumps)
+    index_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]  # analyze_group's order
+    pairs = result.pairs.copy()
+    networks_table = result.networks.copy()
+    pairs.insert(0, "a_network", [names[i] for i, _ in index_pairs])
+    pairs.insert(1, "b_network", [names[j] for _, j in index_pairs])
+    networks_table.insert(0, "network", names)
+    networks_table["source_format"] = [(d.source or {}).get("format", "dump") for d in dumps]
+    networks_table["source_sha256"] = [(d.source or {}).get("sha256") for d in dumps]
+    networks_table["init_known"] = [d.init_known for d in dumps]
+    for column in ("eta", "epochs"):
+        unknown = [column in d.unknown for d in dumps]
+        networks_table[column] = [
+            math.nan if u else v for v, u in zip(networks_table[column], unknown, strict=True)
+        ]
+        pairs[column] = [
+            math.nan if unknown[i] or unknown[j] else v
+            for v, (i, j) in zip(pairs[column], index_pairs, strict=True)
+        ]
+    for seed in SEEDS:
+        unknown = [seed in d.unknown for d in dumps]
+        networks_table[seed] = _na_where(list(networks_table[seed]), unknown)
+        for side, k in (("a", 0), ("b", 1)):
+            column = f"{side}_{seed}"
+            flags = [unknown[p[k]] for p in index_pairs]
+            pairs[column] = _na_where(list(pairs[column]), flags)
+    seeds_unknown = [bool({*SEEDS} & d.unknown) for d in dumps]
+    pairs["pair_kind"] = [
+        UNKNOWN_KIND if seeds_unknown[i] or seeds_unknown[j] else kind
+        for kind, (i, j) in zip(pairs["pair_kind"], index_pairs, strict=True)
+    ]
+    curves = result.curves.copy()
+    if len(curves):
+        curves = _name_curves(curves, result.pairs, pairs)
+    return GroupAnalysis(pairs, networks_table, curves)
+
+
+def _name_curves(
+    curves: pd.DataFrame, raw_pairs: pd.DataFrame, pairs: pd.DataFrame
+) -> pd.DataFrame:
+    """Each curve point gets its pair's network names; unknown settings are emptied as in pairs."""
+    keys = ["a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed"]
+    computed = raw_pairs.index[raw_pairs["barrier_computed"]]
+    # curves come in analyze_group's pair order, 2 alignments x points per pair
+    per_pair = len(curves) // len(computed)
+    rows = np.repeat(computed.to_numpy(), per_pair)
+    out = curves.reset_index(drop=True).copy()
+    out.insert(0, "a_network", pairs["a_network"].to_numpy()[rows])
+    out.insert(1, "b_network", pairs["b_network"].to_numpy()[rows])
+    for column in ("eta", "epochs", "pair_kind", *keys):
+        out[column] = pairs[column].to_numpy()[rows]
+    return out
+
+
+def summary(pairs: pd.DataFrame) -> pd.DataFrame:
+    """``analysis.summary_table`` for a group whose eta and epochs may be unknown (NaN)."""
+    from twinnets.analysis import summary_table
+
+    filled = pairs.assign(eta=pairs["eta"].fillna(-1.0), epochs=pairs["epochs"].fillna(-1))
+    table = summary_table(filled.drop(columns=["a_network", "b_network"]))
+    table["eta"] = table["eta"].where(table["eta"] >= 0)
+    table["epochs"] = table["epochs"].where(table["epochs"] >= 0)
+    return table
+
+
+# --------------------------------------------------------------------------- answer
+
+
+def _f(x: float, digits: int = 3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def answer_markdown(group: str, pairs: pd.DataFrame, networks_table: pd.DataFrame) -> str:
+    """``results/imported/<group>/answer.md``: the group's answer, every number from its tables."""
+    m = pairs.mean(numeric_only=True)
+    b = pairs[pairs["barrier_computed"]].mean(numeric_only=True)
+    removed = 1 - m.distance_signed**2 / m.distance_all**2 if m.distance_all else math.nan
+    sizes = networks_table["sizes"].iloc[0]
+    unknown = networks_table[~networks_table["init_known"]]["network"].tolist()
+    rows = [
+        f"| `{r.network}` | {r.source_format} | {_pct(r.test_accuracy)} | {_f(r.norm, 1)} | "
+        f"{_f(r.relative_to_consensus)} |"
+        for r in networks_table.itertuples()
+    ]
+    pair_rows = [
+        f"| `{r.a_network}` | `{r.b_network}` | {_f(r.relative_all)} | {_f(r.relative_signed)} | "
+        f"{_pct(r.agreement)} | {_f(r.cka_linear)} | {_pct(r.barrier_test_error_raw)} | "
+        f"{_pct(r.barrier_test_error_aligned)} |"
+        for r in pairs.itertuples()
+    ]
+    lines = [
+        f"# Imported networks `{group}`: how different are they really?",
+        "",
+        f"_Generated by twinnets from `results/imported/{group}/tables/`; every number is computed "
+        "from the imported networks, none is typed by hand._",
+        "",
+        f"**The networks.** {len(networks_table)} networks of sizes {sizes} (sigmoid), imported from "
+        "their files; twinnets evaluated each on MNIST's test set.",
+        "",
+        "| network | format | test accuracy | norm | relative distance to the group's consensus |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        "## Over all pairs",
+        "",
+        f"- **How far apart?** Relative distance ||A - B|| / sqrt(||A|| ||B||) over all parameters "
+        f"**{_f(m.relative_all)}** (cosine {_f(m.cosine_all)}); independent random vectors of equal "
+        "norm give sqrt(2) = 1.414.",
+        f"- **Symmetry**: after the best hidden-unit permutation and sign flips, "
+        f"**{_f(m.relative_signed)}**; symmetry explains {_pct(removed)} of the squared distance "
+        f"({_f(m.flips_signed, 1)} units matched with a flip on average).",
+        f"- **Never-seen pixels**: {_pct(m.dead_share_all)} of the squared raw distance lies in the "
+        "weights of pixels that are zero in every training image.",
+        f"- **What they share**: the same label on {_pct(m.agreement)} of test images; linear CKA of "
+        f"the hidden layers {_f(m.cka_linear)}; matched units correlate {_f(m.matched_corr_mean)}.",
+        f"- **Barriers** ({int(pairs['barrier_computed'].sum())} pairs): test error rises by "
+        f"{_pct(b.get('barrier_test_error_raw', math.nan))} on the straight line, by "
+        f"{_pct(b.get('barrier_test_error_aligned', math.nan))} once hidden units are aligned.",
+        "",
+        "## Every pair",
+        "",
+        "| A | B | relative distance | aligned | agreement | CKA | barrier raw | barrier aligned |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *pair_rows,
+    ]
+    if unknown:
+        lines += [
+            "",
+            "## What the files do not say",
+            "",
+            "The files carry parameters, not how they were trained: "
+            + ", ".join(f"`{n}`" for n in unknown)
+            + " have unknown initialisations, seeds, learning rate and epochs (null in their "
+            "dumps' metadata). Statistics of a network's own initialisation (distance at init, "
+            "the split into the inits' part and training's part) are therefore not computed.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def distance_figure(pairs: pd.DataFrame, networks_table: pd.DataFrame, out: Sequence[str]) -> None:
+    """Raw and aligned relative distance and agreement of every pair, as three matrices."""
+    from matplotlib.figure import Figure
+
+    from twinnets.figures import _style, save
+
+    names = list(networks_table["network"])
+    index = {n: k for k, n in enumerate(names)}
+    panels = [
+        ("relative_all", "relative distance, raw", 0.0, math.sqrt(2)),
+        ("relative_signed", "after alignment", 0.0, math.sqrt(2)),
+        ("agreement", "agreement on test labels", 0.0, 1.0),
+    ]
+    with _style():
+        size = 1.2 + 0.35 * len(names)
+        fig = Figure(figsize=(3 * size + 1.5, size + 0.6), layout="constrained")
+        axes = fig.subplots(1, 3)
+        for ax, (column, title, low, high) in zip(axes, panels, strict=True):
+            matrix = np.full((len(names), len(names)), 1.0 if column == "agreement" else 0.0)
+            for r in pairs.itertuples():
+                i, j = index[r.a_network], index[r.b_network]
+                matrix[i, j] = matrix[j, i] = getattr(r, column)
+            image = ax.imshow(matrix, vmin=low, vmax=high, cmap="viridis")
+            ax.set_title(title)
+            ax.set_xticks(range(len(names)), names, rotation=90)
+            ax.set_yticks(range(len(names)), names)
+            fig.colorbar(image, ax=ax, shrink=0.8)
+        save(fig, list(out))

@@ -164,7 +164,7 @@ def _compare(args: argparse.Namespace) -> int:
     for label, src, dump in (("A", args.a, dumps[0]), ("B", args.b, dumps[1])):
         kind = info[label.lower()]["format"]
         print(
-            f"{label}: {src}  ({kind}, {interop.describe_init(dump)}; "
+            f"{label}: {src}  ({kind}; {interop.describe_init(dump)}; "
             f"test accuracy {accuracy[label.lower()]:.4f})"
         )
     width = max(map(len, metrics))

@@ -339,9 +339,9 @@ def distance_figure(pairs: pd.DataFrame, networks_table: pd.DataFrame, out: Sequ
     names = list(networks_table["network"])
     index = {n: k for k, n in enumerate(names)}
     panels = [
-        ("relative_all", "relative distance, raw", 0.0, math.sqrt(2)),
-        ("relative_signed", "after alignment", 0.0, math.sqrt(2)),
-        ("agreement", "agreement on test labels", 0.0, 1.0),
+        ("relative_all", "raw", 0.0, math.sqrt(2)),
+        ("relative_signed", "aligned", 0.0, math.sqrt(2)),
+        ("agreement", "agreement", 0.5, 1.0),
     ]
     with _style():
         size = 1.2 + 0.35 * len(names)
@@ -353,8 +353,17 @@ def distance_figure(pairs: pd.DataFrame, networks_table: pd.DataFrame, out: Sequ
                 i, j = index[r.a_network], index[r.b_network]
                 matrix[i, j] = matrix[j, i] = getattr(r, column)
             image = ax.imshow(matrix, vmin=low, vmax=high, cmap="viridis")
+            if len(names) <= 12:
+                for (i, j), value in np.ndenumerate(matrix):
+                    colour = "black" if value > low + 0.6 * (high - low) else "white"
+                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=colour,
+                            fontsize=7)  # fmt: skip
             ax.set_title(title)
             ax.set_xticks(range(len(names)), names, rotation=90)
             ax.set_yticks(range(len(names)), names)
             fig.colorbar(image, ax=ax, shrink=0.8)
+        fig.suptitle(
+            "Relative distance ||A - B|| / sqrt(||A|| ||B||), raw and after hidden-unit alignment; "
+            "agreement on test labels"
+        )
         save(fig, list(out))

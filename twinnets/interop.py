@@ -530,8 +530,8 @@ def export_network(dump: Dump | str | os.PathLike, out: str | os.PathLike, fmt: 
 def describe_init(dump: Dump) -> str:
     """One phrase: whether the network's own initialisation is known, and from where."""
     if dump.init_known:
-        return f"init known ({dump.config.init} init, init_seed {dump.config.init_seed})"
-    return "init unknown (the file does not carry it)"
+        return f"init known ({dump.config.init}, init_seed {dump.config.init_seed})"
+    return "init unknown (not in the file)"
 
 
 def network_info(dump: Dump) -> dict[str, Any]:

@@ -90,3 +90,9 @@ rule answer_imported:
         code=code("answer_imported.py"),
     script:
         "../../scripts/answer_imported.py"
+
+
+rule all_imported:
+    # `snakemake all_imported`: only the imported groups, without training the grid
+    input:
+        imported.targets(config),

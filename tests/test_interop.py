@@ -284,6 +284,9 @@ def bad_files(tmp_path) -> dict[str, tuple]:
         path = tmp_path / f"model{suffix}"
         path.write_bytes(b"PK\x03\x04 anything")
         cases[f"torch{suffix}"] = (path, None, "safetensors.torch.save_file(model.state_dict()")
+    npy = tmp_path / "layer.npy"
+    np.save(npy, p.weights[0])
+    cases["npy"] = (npy, None, "numpy.savez")
     npz("object-array", {**_npz(p), "b2": np.array([None, 1.0], dtype=object)}, "b2", "pickle")
 
     st(

@@ -57,7 +57,7 @@ SUFFIXES = {".json": "nielsen-json", ".safetensors": "safetensors", ".npz": "npz
 #: The trainer and the analysis know sigmoid networks only (Nielsen's, in every layer).
 ACTIVATIONS = ("sigmoid",)
 NIELSEN_COSTS = {"QuadraticCost": "quadratic", "CrossEntropyCost": "cross-entropy"}
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib", ".npy")
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib")
 #: Settings a file of another tool may carry; every other TrainConfig field is unknown.
 CARRIED = ("sizes", "model", "dtype", "cost")
 
@@ -105,6 +105,10 @@ def detect_format(path: str | os.PathLike) -> str:
         head = fh.read(16)
     if suffix in PICKLE_SUFFIXES or _is_torch_zip(path, head):
         refuse_pickle(path)
+    if suffix == ".npy":
+        raise FormatError(
+            path, "holds a single array; save every layer with numpy.savez(w1=..., b1=..., ...)"
+        )
     if suffix in SUFFIXES:
         return SUFFIXES[suffix]
     if head[:4] == b"PAR1":

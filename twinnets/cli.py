@@ -93,8 +93,8 @@ COMPARE_KEYS = {
 }
 
 
-def _compare_inputs(args: argparse.Namespace, folder: str) -> list:
-    """Each input as a dump path: dumps as they are, other formats imported into ``folder``.
+def _compare_inputs(args: argparse.Namespace, folder: str) -> tuple[list, list]:
+    """Each input as (dump path, Dump): dumps as they are, other formats imported into ``folder``.
 
     Imported networks (and dumps without metrics) are evaluated on MNIST first, so the
     analysis reports their accuracy like that of any network trained here.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import glob
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +93,7 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 
 def entry(config: Mapping[str, Any], group: str) -> Mapping[str, Any]:
+    """The config's entry of ``group``."""
     for item in config.get("imported", []):
         if item["name"] == group:
             return item
@@ -137,7 +138,8 @@ class RuleFunctions:
         """The file that a group's network was imported from."""
         return self.groups[wildcards.imported_group][wildcards.imported_network]
 
-    def setting(self, key: str):
+    def setting(self, key: str) -> Callable[[Any], Any]:
+        """A params function: the group's ``format`` or ``activation``."""
         return lambda wildcards: entry(self.config, wildcards.imported_group)[key]
 
     def weights(self, wildcards: Any) -> list[str]:

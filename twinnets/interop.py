@@ -32,7 +32,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from twinnets.dumps import (
     write_params,
 )
 from twinnets.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
+
+if TYPE_CHECKING:
+    from twinnets.mnist import Mnist
 
 FORMATS = ("nielsen-json", "safetensors", "npz")
 #: What ``compare`` and ``--format auto`` recognise: the three formats and twinnets dumps.
@@ -148,6 +151,7 @@ def refuse_pickle(path: str | os.PathLike, key: str | None = None) -> None:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes: the source's identity in an imported dump."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -373,6 +377,7 @@ def read_network(path: str | os.PathLike, fmt: str = "auto") -> ReadNetwork:
 
 
 def check_activation(activation: str) -> str:
+    """``activation`` if twinnets can analyse it, else a ValueError saying what is supported."""
     if activation not in ACTIVATIONS:
         raise ValueError(
             f"activation {activation!r} is not supported yet: twinnets trains and analyses "
@@ -402,7 +407,7 @@ def imported_metadata(src: Path, read: ReadNetwork, activation: str) -> dict[str
     }
 
 
-def evaluate_imported(params: Params, meta: dict[str, Any], data) -> dict[str, Any]:
+def evaluate_imported(params: Params, meta: dict[str, Any], data: Mnist) -> dict[str, Any]:
     """Record the network's accuracy and training cost on MNIST, as measured here.
 
     One metrics entry with ``epoch`` and ``seconds`` null (no training happened here);
@@ -430,7 +435,10 @@ def evaluate_imported(params: Params, meta: dict[str, Any], data) -> dict[str, A
 
 
 def import_network(
-    src: str | os.PathLike, fmt: str = "auto", activation: str = "sigmoid", data=None
+    src: str | os.PathLike,
+    fmt: str = "auto",
+    activation: str = "sigmoid",
+    data: Mnist | None = None,
 ) -> tuple[Params, dict[str, Any]]:
     """Parameters and dump metadata of a network file; evaluated on ``data`` when given."""
     check_activation(activation)
@@ -458,7 +466,7 @@ def import_to_dump(
     out: str | os.PathLike,
     fmt: str = "auto",
     activation: str = "sigmoid",
-    data=None,
+    data: Mnist | None = None,
 ) -> Dump:
     """Import ``src`` and write it as a twinnets dump to ``out`` (atomically; nothing on error)."""
     params, meta = import_network(src, fmt, activation, data)
@@ -466,13 +474,16 @@ def import_to_dump(
     return read_dump(out)
 
 
-def evaluate_dump_to(dump: Dump, out: str | os.PathLike, data) -> None:
+def evaluate_dump_to(dump: Dump, out: str | os.PathLike, data: Mnist) -> None:
     """Write ``dump`` to ``out`` with its accuracy and cost measured on ``data``."""
     write_params(out, dump.params, evaluate_imported(dump.params, dump.metadata, data))
 
 
 def as_dump(
-    path: str | os.PathLike, fmt: str = "auto", activation: str = "sigmoid", data=None
+    path: str | os.PathLike,
+    fmt: str = "auto",
+    activation: str = "sigmoid",
+    data: Mnist | None = None,
 ) -> Dump:
     """Any supported file as an in-memory Dump (``path`` is the source file)."""
     path = Path(path)

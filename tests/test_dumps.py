@@ -286,7 +286,15 @@ def test_null_settings_are_unknown_and_the_network_still_usable(tmp_path, traine
     assert back.setting("eta") is None and back.setting("epochs") == net.config.epochs
     assert back.config.eta == TrainConfig().eta  # a default, for code that needs a value
     assert read_metadata(path)["eta"] is None  # the file keeps the null
+    fresh = back.null_init_config(fresh_seed=7)  # unknown init: a fresh one of the same sizes
+    assert (fresh.sizes, fresh.init, fresh.init_seed, fresh.epochs) == (
+        net.config.sizes,
+        "nielsen",
+        7,
+        0,
+    )
     write_dump(tmp_path / "t.parquet", net, FILES)
     known = read_dump(tmp_path / "t.parquet")
     assert known.init_known and known.unknown == frozenset() and known.source is None
     assert known.init_config() == dataclasses.replace(net.config, epochs=0)
+    assert known.null_init_config(fresh_seed=7) == known.init_config()  # its own init

@@ -153,6 +153,17 @@ class Dump:
         """The settings whose ``network.init_params`` is this network's own init, or None."""
         return dataclasses.replace(self.config, epochs=0) if self.init_known else None
 
+    def null_init_config(self, fresh_seed: int) -> TrainConfig:
+        """The init a null statistic uses for this network: its own where known, else a
+        fresh one of the same sizes by the documented scheme (nielsen, ``fresh_seed``)."""
+        own = self.init_config()
+        if own is not None:
+            return own
+        c = self.config
+        return TrainConfig(
+            sizes=c.sizes, dtype=c.dtype, epochs=0, init="nielsen", init_seed=fresh_seed
+        )
+
     @property
     def source(self) -> dict[str, Any] | None:
         """Where an imported network came from: {format, sha256, file}; None if trained here."""

@@ -276,6 +276,9 @@ def bad_files(tmp_path) -> dict[str, tuple]:
     renamed = tmp_path / "net.weights"  # a pickle under a neutral name: found by its bytes
     renamed.write_bytes(pickle.dumps([1, 2]))
     cases["pickle-bytes"] = (renamed, None, "pickle")
+    disguised = tmp_path / "disguised.npz"  # a pickle under a network suffix
+    disguised.write_bytes(pickle.dumps(_npz(p)))
+    cases["pickle-as-npz"] = (disguised, None, "arbitrary code")
     torch_zip = tmp_path / "model.zip"  # torch.save's format: a zip holding data.pkl
     with zipfile.ZipFile(torch_zip, "w") as archive:
         archive.writestr("model/data.pkl", pickle.dumps({}))
@@ -339,6 +342,13 @@ def bad_files(tmp_path) -> dict[str, tuple]:
     js("json-shape", wrong, "weights[1]", "sizes say (10, 30)")
     js("json-sizes", {**good, "sizes": [784, 30]}, "weights", "one array per layer")
     js("json-cost", {**good, "cost": "LogLikelihoodCost"}, "cost", "CrossEntropyCost")
+    js("json-cost-list", {**good, "cost": ["QuadraticCost"]}, "cost", "expected one of")
+    js(
+        "json-ragged",
+        {**good, "weights": [[[1.0], [1.0, 2.0]], good["weights"][1]]},
+        "weights[0]",
+        "rectangular",
+    )
     nan_json = json.loads(json.dumps(good))
     nan_json["weights"][0][2][5] = float("nan")
     js("json-nan", nan_json, "weights[0]", "non-finite")

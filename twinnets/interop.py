@@ -102,11 +102,14 @@ def detect_format(path: str | os.PathLike) -> str:
     """The format of ``path`` from its suffix, else its first bytes; refuses pickles."""
     path = Path(path)
     if not path.is_file():
-        raise FormatError(path, "no such file")
+        raise FormatError(path, "is not a file" if path.exists() else "no such file")
     suffix = path.suffix.lower()
     with path.open("rb") as fh:
         head = fh.read(16)
-    if suffix in PICKLE_SUFFIXES or _is_torch_zip(path, head):
+    # pickle protocols 2+ start with 0x80; a safetensors header length may too, but its
+    # JSON header starts at byte 8
+    looks_pickled = head[:1] == b"\x80" and head[8:9] != b"{"
+    if suffix in PICKLE_SUFFIXES or looks_pickled or _is_torch_zip(path, head):
         refuse_pickle(path)
     if suffix == ".npy":
         raise FormatError(
@@ -118,8 +121,6 @@ def detect_format(path: str | os.PathLike) -> str:
         return "dump"
     if len(head) >= 9 and head[8:9] == b"{":  # 8-byte header length, then the JSON header
         return "safetensors"
-    if head[:1] == b"\x80":  # pickle protocol 2 and later
-        refuse_pickle(path)
     if head.lstrip()[:1] == b"{":
         return "nielsen-json"
     if head[:2] == b"PK":
@@ -251,7 +252,7 @@ def read_nielsen_json(path: str | os.PathLike) -> ReadNetwork:
         biases.append(b[:, 0].copy())
     cost = None
     if "cost" in data:
-        if data["cost"] not in NIELSEN_COSTS:
+        if not isinstance(data["cost"], str) or data["cost"] not in NIELSEN_COSTS:
             raise FormatError(
                 path, f"is {data['cost']!r}; expected one of {sorted(NIELSEN_COSTS)}", "cost"
             )
@@ -307,9 +308,11 @@ _NPZ_KEY = re.compile(r"([wb])([1-9][0-9]*)")
 def read_npz(path: str | os.PathLike) -> ReadNetwork:
     """``numpy.savez`` with ``w1, b1, w2, b2, ...``; object arrays (pickles) are refused."""
     path = Path(path)
+    if not zipfile.is_zipfile(path):  # np.load would take other bytes for a pickle
+        raise FormatError(path, "is not a .npz archive (numpy.savez writes a zip file)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         if "pickle" in str(exc):
             refuse_pickle(path)
         raise FormatError(path, f"is not a readable .npz archive ({exc})") from None

@@ -17,6 +17,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/imported.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
         rules.answer.output,
         ALL_FIGURES,
         rules.report_tables.output,
+        imported.targets(config),

@@ -186,3 +186,115 @@ def test_epoch_zero_dump_is_the_init(tmp_path):
     assert back.params.weights[0].tobytes() == init_params(config).weights[0].tobytes()
     assert json.loads(json.dumps(back.metadata))["epochs"] == 0
     assert dataclasses.replace(back.config, epochs=5).same_network(back.config)
+
+
+def _rewrite(path, out, **columns):
+    """``path``'s table rewritten by pyarrow with the given columns' new types, all nullable."""
+    table = pq.read_table(path)
+    fields = [pa.field(f.name, columns.get(f.name, f.type), nullable=True) for f in table.schema]
+    arrays = [table[f.name].cast(f.type) for f in fields]
+    pq.write_table(
+        pa.Table.from_arrays(arrays, schema=pa.schema(fields, table.schema.metadata)), out
+    )
+    return out
+
+
+def test_schema_equivalent_rewrites_read_the_same(tmp_path, trained):
+    net = trained["float64"]
+    good = tmp_path / "good.parquet"
+    write_dump(good, net, FILES)
+    # nullable flags and int64 columns: what pandas or a pyarrow round trip produces
+    wide = _rewrite(
+        good, tmp_path / "wide.parquet", layer=pa.int64(), row=pa.int64(), col=pa.uint32()
+    )
+    assert all(f.nullable for f in pq.read_schema(wide))
+    # columns in another order, param as large_string
+    table = pq.read_table(wide)
+    shuffled = tmp_path / "shuffled.parquet"
+    order = ["value", "col", "param", "row", "layer"]
+    pq.write_table(
+        table.select(order).set_column(2, "param", table["param"].cast(pa.large_string())), shuffled
+    )
+    for path in (wide, shuffled):
+        back = read_dump(path)
+        assert back.config == net.config
+        for a, b in zip(
+            back.params.weights + back.params.biases, net.params.weights + net.params.biases
+        ):
+            assert a.tobytes() == b.tobytes()
+
+
+def test_schema_refusals_name_the_column_and_the_difference(tmp_path, trained):
+    good = tmp_path / "good.parquet"
+    write_dump(good, trained["float64"], FILES)
+    cases = {
+        "string": ({"row": pa.string()}, "column 'row' has type string, expected int32"),
+        "single": (
+            {"value": pa.float32()},
+            "column 'value' has type float, expected double for a float64",
+        ),
+        "float": ({"layer": pa.float64()}, "column 'layer' has type double, expected int16"),
+    }
+    for name, (columns, message) in cases.items():
+        path = _rewrite(good, tmp_path / f"{name}.parquet", **columns)
+        with pytest.raises(DumpError, match=f"{path}: {message}"):
+            read_dump(path)
+    # values that do not fit the canonical width
+    table = pq.read_table(good)
+    big = table.set_column(2, pa.field("row", pa.int64()), pa.array(np.full(table.num_rows, 2**40)))
+    path = tmp_path / "big.parquet"
+    pq.write_table(big, path)
+    with pytest.raises(DumpError, match=r"column 'row' \(int64\) has values .* outside int32"):
+        read_dump(path)
+    # a missing and an extra column, both named
+    path = tmp_path / "renamed.parquet"
+    pq.write_table(
+        table.rename_columns(["layer", "param", "row", "column", "value"]).replace_schema_metadata(
+            table.schema.metadata
+        ),
+        path,
+    )
+    with pytest.raises(DumpError, match="missing column 'col'; unexpected column 'column'"):
+        read_dump(path)
+    # nulls in a nullable column
+    path = tmp_path / "nulls.parquet"
+    values = pa.array([None, *table["value"].to_pylist()[1:]], pa.float64())
+    pq.write_table(table.set_column(4, pa.field("value", pa.float64()), values), path)
+    with pytest.raises(DumpError, match="column 'value' has 1 null values"):
+        read_dump(path)
+
+
+def test_float32_values_are_accepted_for_a_float32_network(tmp_path, trained):
+    net = trained["float32"]
+    good = tmp_path / "good.parquet"
+    write_dump(good, net, FILES)
+    narrow = _rewrite(good, tmp_path / "narrow.parquet", value=pa.float32())
+    back = read_dump(narrow)
+    assert back.params.weights[0].dtype == np.float32
+    assert back.params.weights[0].tobytes() == net.params.weights[0].tobytes()
+
+
+def test_null_settings_are_unknown_and_the_network_still_usable(tmp_path, trained):
+    net = trained["float64"]
+    meta = dumps.provenance(net, FILES)
+    meta.update(init_seed=None, init=None, eta=None)
+    path = tmp_path / "w.parquet"
+    dumps.write_params(path, net.params, meta)
+    back = read_dump(path)
+    assert back.unknown == {"init_seed", "init", "eta"}
+    assert not back.init_known and back.init_config() is None
+    assert back.setting("eta") is None and back.setting("epochs") == net.config.epochs
+    assert back.config.eta == TrainConfig().eta  # a default, for code that needs a value
+    assert read_metadata(path)["eta"] is None  # the file keeps the null
+    fresh = back.null_init_config(fresh_seed=7)  # unknown init: a fresh one of the same sizes
+    assert (fresh.sizes, fresh.init, fresh.init_seed, fresh.epochs) == (
+        net.config.sizes,
+        "nielsen",
+        7,
+        0,
+    )
+    write_dump(tmp_path / "t.parquet", net, FILES)
+    known = read_dump(tmp_path / "t.parquet")
+    assert known.init_known and known.unknown == frozenset() and known.source is None
+    assert known.init_config() == dataclasses.replace(net.config, epochs=0)
+    assert known.null_init_config(fresh_seed=7) == known.init_config()  # its own init

@@ -76,6 +76,14 @@ NULL_COLUMNS = (
 )
 
 
+#: Columns that split a pair's difference by its own inits: undefined where one is unknown.
+DECOMPOSITION_COLUMNS = tuple(
+    f"{part}_{suffix}"
+    for part in ("init_part", "training_part", "cross_term")
+    for suffix in ("raw", "signed")
+)
+
+
 @dataclasses.dataclass
 class GroupAnalysis:
     """The three tables of one group: one row per pair, per network, per curve point."""
@@ -85,8 +93,14 @@ class GroupAnalysis:
     curves: pd.DataFrame
 
 
+#: The kind of a pair whose seeds are not all known (networks made elsewhere).
+UNKNOWN_KIND = "unknown_seeds"
+
+
 def pair_kind(a: Dump, b: Dump) -> str:
     """Which source of randomness separates the pair: init, order, or both."""
+    if {"init_seed", "order_seed"} & (a.unknown | b.unknown):
+        return UNKNOWN_KIND
     same_init = a.config.init_seed == b.config.init_seed
     same_order = a.config.order_seed == b.config.order_seed
     if same_init and same_order:
@@ -237,9 +251,15 @@ class _Context:
     cost: str
 
 
-def initial_params(dump: Dump) -> Params:
-    """The network's own initialisation, rebuilt bitwise from its seed and init scheme."""
-    return init_params(dataclasses.replace(dump.config, epochs=0))
+#: Seeds of the fresh initialisations that stand in for unknown ones: network k of a
+#: group gets FRESH_SEED + k, apart from the small seeds a grid uses.
+FRESH_SEED = 1_000_000
+
+
+def initial_params(dump: Dump, index: int) -> Params:
+    """The network's own initialisation, rebuilt bitwise from its seed and init scheme;
+    for a network made elsewhere, a fresh one of its sizes (``Dump.null_init_config``)."""
+    return init_params(dump.null_init_config(FRESH_SEED + index))
 
 
 # --------------------------------------------------------------------------- per pair
@@ -435,7 +455,7 @@ def analyze_group(
         return _Side.of([_View.of(p, config.model, x_val, x_test) for p in params], labels)
 
     trained = side([d.params for d in dumps])
-    untrained = side([initial_params(d) for d in dumps])
+    untrained = side([initial_params(d, k) for k, d in enumerate(dumps)])
 
     index_pairs = list(itertools.combinations(range(len(dumps)), 2))
     kinds = [pair_kind(dumps[i], dumps[j]) for i, j in index_pairs]
@@ -465,6 +485,8 @@ def analyze_group(
             "pair_kind": kind,
         }
         row, pair_curves = _pair_row(trained, untrained, i, j, ctx, index in with_barrier)
+        if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits are not theirs
+            row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
         rows.append({**names, **row, "barrier_computed": index in with_barrier})
         curves += [c.assign(**names) for c in pair_curves]
 
@@ -512,9 +534,12 @@ def _network_table(
     ):
         last = dump.network.metrics[-1]
         flat, flat_init = flatten(view.params), flatten(init.params)
+        if not dump.init_known:  # a fresh init is a null, not where this network started
+            flat_init = np.full_like(flat_init, np.nan)
         to_consensus = flatten(member) - flatten(consensus_mean)
         rows.append(
             {
+                "init_known": dump.init_known,
                 **group_columns(dump, model_name),
                 "init_seed": dump.config.init_seed,
                 "order_seed": dump.config.order_seed,

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 from twinnets import __version__
 
+FORMATS = ("nielsen-json", "safetensors", "npz")  # twinnets.interop.FORMATS, without importing
+INPUT_FORMATS = ("auto", "dump", *FORMATS)
+
 
 def _sizes(text: str) -> tuple[int, ...]:
     try:
@@ -34,7 +37,14 @@ def _train(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
     from twinnets.checkpoints import format_epoch, train_checkpoint
+    from twinnets.dumps import read_dump
     from twinnets.network import TrainConfig
+
+    if args.resume and read_dump(args.resume).unknown:
+        raise ValueError(
+            f"cannot resume {args.resume}: an imported network's training settings are unknown "
+            f"({', '.join(sorted(read_dump(args.resume).unknown))})"
+        )
 
     config = TrainConfig(
         sizes=args.sizes,
@@ -126,23 +136,79 @@ def compare_metrics(row) -> dict[str, object]:
     return metrics
 
 
+def _compare_inputs(args: argparse.Namespace, folder: str) -> tuple[list, list]:
+    """Each input as (dump path, Dump): dumps as they are, other formats imported into ``folder``.
+
+    Imported networks (and dumps without metrics) are evaluated on MNIST first, so the
+    analysis reports their accuracy like that of any network trained here.
+    """
+    from pathlib import Path
+
+    from twinnets import interop
+    from twinnets.dumps import read_dump
+    from twinnets.mnist import load_mnist
+
+    data = None
+    paths, dumps = [], []
+    for label, src in (("a", args.a), ("b", args.b)):
+        kind = interop.detect_format(src) if args.format == "auto" else args.format
+        if kind == "dump":
+            dump = read_dump(src)
+            if dump.network.metrics:
+                paths.append(src)
+                dumps.append(dump)
+                continue
+        data = data or load_mnist(args.mnist)
+        out = Path(folder) / f"{label}.parquet"
+        if kind == "dump":
+            interop.evaluate_dump_to(dump, out, data)
+        else:
+            interop.import_to_dump(src, out, kind, args.activation, data)
+        dump = read_dump(out)
+        dump.path = Path(src)
+        paths.append(out)
+        dumps.append(dump)
+    a, b = dumps
+    if a.config.sizes != b.config.sizes:
+        raise interop.FormatError(
+            args.b,
+            f"has sizes {list(b.config.sizes)} but {args.a} has {list(a.config.sizes)}; "
+            "only networks of the same sizes can be compared",
+            "sizes",
+        )
+    return paths, dumps
+
+
 def _compare(args: argparse.Namespace) -> int:
     import json
+    import tempfile
 
     from threadpoolctl import threadpool_limits
 
+    from twinnets import interop
     from twinnets.analysis import analyze_group
 
-    with threadpool_limits(args.threads):
-        result = analyze_group([args.a, args.b], args.mnist, barrier_pairs=1)
+    interop.check_activation(args.activation)
+    with tempfile.TemporaryDirectory(prefix="twinnets-compare-") as folder:
+        paths, dumps = _compare_inputs(args, folder)
+        with threadpool_limits(args.threads):
+            result = analyze_group(paths, args.mnist, barrier_pairs=1)
     metrics = compare_metrics(result.pairs.iloc[0])
     accuracy = dict(zip("ab", result.networks.test_accuracy.astype(float), strict=True))
+    info = dict(zip("ab", (interop.network_info(d) for d in dumps), strict=True))
     if args.json:
         print(json.dumps({**metrics, "a_test_accuracy": accuracy["a"],
-                          "b_test_accuracy": accuracy["b"]}, indent=2))  # fmt: skip
+                          "b_test_accuracy": accuracy["b"],
+                          "a_init_known": info["a"]["init_known"],
+                          "b_init_known": info["b"]["init_known"],
+                          "a": info["a"], "b": info["b"]}, indent=2))  # fmt: skip
         return 0
-    print(f"A: {args.a}  (test accuracy {accuracy['a']:.4f})")
-    print(f"B: {args.b}  (test accuracy {accuracy['b']:.4f})")
+    for label, src, dump in (("A", args.a, dumps[0]), ("B", args.b, dumps[1])):
+        kind = info[label.lower()]["format"]
+        print(
+            f"{label}: {src}  ({kind}; {interop.describe_init(dump)}; "
+            f"test accuracy {accuracy[label.lower()]:.4f})"
+        )
     width = max(map(len, metrics))
     for key, value in metrics.items():
         print(
@@ -151,10 +217,42 @@ def _compare(args: argparse.Namespace) -> int:
             else f"  {key:<{width}}  {value}"
         )
     print("distances over all parameters; aligned = hidden-unit permutation + sign flips;")
-    print("null_: the same statistic for the two networks' own initialisations (from their seeds);")
+    print("null_: the same statistic for the two networks' own initialisations (rebuilt from")
+    print("their seeds; a fresh random init of the same sizes where the init is unknown);")
     print("init_part**2 + training_part**2 + 2 cross_term = aligned_distance**2;")
     print("barriers: rise of test error (cost: training cost) above the chord on the straight")
     print("line, as a fraction (x100 = percentage points); aligned = the lowest over alignments")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from twinnets import interop
+    from twinnets.mnist import load_mnist
+
+    data = load_mnist(args.mnist) if args.mnist else None
+    dump = interop.import_to_dump(args.src, args.out, args.format, args.activation, data)
+    source = dump.source
+    print(
+        f"wrote {args.out}: {source['format']} {source['file']} (sha256 {source['sha256'][:12]}...), "
+        f"sizes {list(dump.config.sizes)}, {dump.metadata['activation']}; unknown: "
+        f"{', '.join(sorted(dump.unknown))}",
+        file=sys.stderr,
+    )
+    if dump.network.metrics:
+        m = dump.network.metrics[-1]
+        print(
+            f"evaluated: test accuracy {m.test_accuracy:.4f}, validation "
+            f"{m.validation_accuracy:.4f}, training cost {m.train_cost:.5f}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from twinnets import interop
+
+    interop.export_network(args.dump, args.out, args.format)
+    print(f"wrote {args.out} ({args.format})", file=sys.stderr)
     return 0
 
 
@@ -228,14 +326,57 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="how different two trained networks really are",
         description="Raw and symmetry-aligned distances, representation and function "
-        "similarity, and loss barriers between two dumps of the same sizes.",
+        "similarity, and loss barriers between two networks of the same sizes: twinnets "
+        "dumps, network2.py JSON, safetensors (nn.Sequential names) or .npz files.",
     )
-    cmp.add_argument("a", metavar="A.parquet", help="the first network's dump")
-    cmp.add_argument("b", metavar="B.parquet", help="the second network's dump")
+    cmp.add_argument("a", metavar="A", help="the first network: a dump or a network file")
+    cmp.add_argument("b", metavar="B", help="the second network")
     cmp.add_argument("--mnist", required=True, help="folder holding the four MNIST .gz files")
+    cmp.add_argument(
+        "--format",
+        choices=INPUT_FORMATS,
+        default="auto",
+        help="format of both inputs (default auto: by suffix, then content)",
+    )
+    cmp.add_argument(
+        "--activation", default="sigmoid", help="activation of imported networks (sigmoid)"
+    )
     cmp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cmp.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
     cmp.set_defaults(func=_compare)
+
+    imp = sub.add_parser(
+        "import",
+        help="convert a network from Nielsen's code, PyTorch or NumPy into a dump",
+        description="Read network2.py's JSON (Network.save), safetensors with nn.Sequential "
+        "names ({i}.weight, {i}.bias) or .npz (w1, b1, w2, b2, ...) and write a twinnets dump. "
+        "Training settings the file does not carry are recorded as unknown (null). Pickles "
+        "are refused.",
+    )
+    imp.add_argument("src", metavar="SRC", help="the network file")
+    imp.add_argument("--out", required=True, metavar="DUMP.parquet", help="where to write the dump")
+    imp.add_argument("--format", choices=("auto", *FORMATS), default="auto")
+    imp.add_argument(
+        "--activation",
+        default="sigmoid",
+        help="the activation of every layer (default sigmoid, as in the book; the only one "
+        "supported so far)",
+    )
+    imp.add_argument(
+        "--mnist", help="also evaluate it on MNIST (this folder) and record accuracy and cost"
+    )
+    imp.set_defaults(func=_import)
+
+    exp = sub.add_parser(
+        "export",
+        help="write a dump's network for PyTorch, NumPy or Nielsen's code",
+        description="safetensors loads into nn.Sequential(Linear, Sigmoid, Linear, Sigmoid) "
+        "with load_state_dict; nielsen-json loads with network2.load; npz holds w1, b1, ...",
+    )
+    exp.add_argument("dump", metavar="DUMP", help="a twinnets dump")
+    exp.add_argument("--out", required=True, metavar="FILE", help="where to write the network")
+    exp.add_argument("--format", choices=FORMATS, required=True)
+    exp.set_defaults(func=_export)
     return parser
 
 

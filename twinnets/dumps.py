@@ -4,6 +4,17 @@ Columns: ``layer`` (int16, 1 = input to first hidden layer), ``param`` ('weight'
 'bias'), ``row`` (int32, neuron in this layer), ``col`` (int32, neuron in the previous
 layer; 0 for biases), ``value`` (float64). File metadata key ``twinnets`` holds JSON
 with the training settings, data checksums, per-epoch metrics and versions.
+
+A setting that is ``null`` in the metadata is *unknown*: networks imported from other
+tools (``twinnets.interop``) carry their sizes, activation and parameters but not how
+they were trained. ``read_dump`` still returns a usable network: ``Dump.config`` fills
+unknown settings with ``TrainConfig``'s defaults, so evaluation code runs, while
+``Dump.unknown`` names them, ``Dump.setting(name)`` returns ``None`` for them and
+``Dump.init_known`` says whether the network's own initialisation can be rebuilt.
+
+The reader accepts schema-equivalent files (columns in any order, nullable flags,
+other integer widths whose values fit, large or dictionary-encoded strings, float32
+values for a float32 network); where it refuses, it names the column and the difference.
 """
 
 from __future__ import annotations
@@ -95,9 +106,13 @@ def write_dump(
     path: str | os.PathLike, network: TrainedNetwork, data_sha256: dict[str, str]
 ) -> None:
     """Write ``network`` to ``path`` atomically, with its provenance as file metadata."""
-    meta = provenance(network, data_sha256)
-    table = params_table(network.params).replace_schema_metadata(
-        {METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
+    write_params(path, network.params, provenance(network, data_sha256))
+
+
+def write_params(path: str | os.PathLike, params: Params, meta: dict[str, Any]) -> None:
+    """Write ``params`` with the metadata ``meta`` as it is (imports record nulls here)."""
+    table = params_table(params).replace_schema_metadata(
+        {METADATA_KEY: json.dumps(meta, sort_keys=True, allow_nan=False).encode()}
     )
     with atomic_write(path) as fh:
         pq.write_table(table, fh, compression="zstd")
@@ -117,7 +132,112 @@ class Dump:
 
     @property
     def config(self) -> TrainConfig:
+        """The settings; unknown ones (see ``unknown``) hold TrainConfig's defaults."""
         return self.network.config
+
+    @property
+    def unknown(self) -> frozenset[str]:
+        """Training settings the dump does not know (``null`` in its metadata)."""
+        return unknown_settings(self.metadata)
+
+    def setting(self, name: str) -> Any:
+        """A training setting's value, or ``None`` where it is unknown."""
+        return None if name in self.unknown else getattr(self.config, name)
+
+    @property
+    def init_known(self) -> bool:
+        """Whether the network's own initialisation can be rebuilt (init scheme and seed)."""
+        return not {"init", "init_seed"} & self.unknown
+
+    def init_config(self) -> TrainConfig | None:
+        """The settings whose ``network.init_params`` is this network's own init, or None."""
+        return dataclasses.replace(self.config, epochs=0) if self.init_known else None
+
+    def null_init_config(self, fresh_seed: int) -> TrainConfig:
+        """The init a null statistic uses for this network: its own where known, else a
+        fresh one of the same sizes by the documented scheme (nielsen, ``fresh_seed``)."""
+        own = self.init_config()
+        if own is not None:
+            return own
+        c = self.config
+        return TrainConfig(
+            sizes=c.sizes, dtype=c.dtype, epochs=0, init="nielsen", init_seed=fresh_seed
+        )
+
+    @property
+    def source(self) -> dict[str, Any] | None:
+        """Where an imported network came from: {format, sha256, file}; None if trained here."""
+        return self.metadata.get("source")
+
+    @property
+    def name(self) -> str:
+        """A short label: the imported file's name, else the dump's own."""
+        return self.source["file"] if self.source else self.path.name
+
+
+def unknown_settings(meta: dict[str, Any]) -> frozenset[str]:
+    """The TrainConfig fields that ``meta`` marks unknown with an explicit null."""
+    return frozenset(f.name for f in dataclasses.fields(TrainConfig) if meta.get(f.name, 0) is None)
+
+
+#: What each column may be stored as, beyond the canonical type, and still read exactly.
+_INTEGER_COLUMNS = {"layer": np.int16, "row": np.int32, "col": np.int32}
+
+
+def conform_table(table: pa.Table, path: Path, dtype: str = "float64") -> pa.Table:
+    """``table`` cast to ``SCHEMA`` when it is equivalent; else a DumpError naming the column.
+
+    Equivalent: any column order, nullable flags (without nulls), integer columns of
+    any width whose values fit, large or dictionary-encoded strings, and float32
+    values when the network is float32 (widening them is exact). Float32 values of a
+    float64 network are refused: they may have been rounded.
+    """
+    names = table.schema.names
+    missing = [n for n in SCHEMA.names if n not in names]
+    extra = [n for n in names if n not in SCHEMA.names]
+    if missing or extra:
+        parts = [f"missing column {n!r}" for n in missing]
+        parts += [f"unexpected column {n!r}" for n in extra]
+        raise DumpError(f"{path}: {'; '.join(parts)} (expected columns {SCHEMA.names})")
+    arrays = []
+    for field in SCHEMA:
+        column = table[field.name]
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+            column = column.cast(kind)
+        if column.null_count:
+            raise DumpError(f"{path}: column {field.name!r} has {column.null_count} null values")
+        expected = f"{field.type}"
+        if field.name in _INTEGER_COLUMNS:
+            if not pa.types.is_integer(kind):
+                raise DumpError(
+                    f"{path}: column {field.name!r} has type {kind}, expected {expected}"
+                )
+            values = column.to_numpy()
+            limits = np.iinfo(_INTEGER_COLUMNS[field.name])
+            if len(values) and (values.min() < limits.min or values.max() > limits.max):
+                raise DumpError(
+                    f"{path}: column {field.name!r} ({kind}) has values "
+                    f"{values.min()}..{values.max()} outside {expected}"
+                )
+        elif field.name == "param":
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+                raise DumpError(f"{path}: column 'param' has type {kind}, expected {expected}")
+        elif not (pa.types.is_float64(kind) or (pa.types.is_float32(kind) and dtype == "float32")):
+            hint = (
+                f" for a {dtype} network: float32 values may have been rounded"
+                if pa.types.is_float32(kind)
+                else ""
+            )
+            raise DumpError(f"{path}: column 'value' has type {kind}, expected double{hint}")
+        arrays.append(column.cast(field.type))
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def config_from_metadata(meta: dict[str, Any]) -> TrainConfig:
+    """The TrainConfig of a dump's metadata; unknown (null) settings take the defaults."""
+    return TrainConfig.from_dict({k: v for k, v in meta.items() if v is not None})
 
 
 def params_from_table(table: pa.Table, sizes: tuple[int, ...], path: Path) -> Params:
@@ -179,12 +299,11 @@ def read_dump(path: str | os.PathLike) -> Dump:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise DumpError(f"{path}: not a readable Parquet file ({exc})") from exc
-    if not table.schema.remove_metadata().equals(SCHEMA):
-        raise DumpError(f"{path}: columns are {table.schema.names}, expected {SCHEMA.names}")
     try:
-        config = TrainConfig.from_dict(meta)
+        config = config_from_metadata(meta)
         metrics = [EpochMetrics(**m) for m in meta["metrics"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise DumpError(f"{path}: incomplete twinnets metadata ({exc})") from exc
+    table = conform_table(table, path, config.dtype)
     params = params_from_table(table, config.sizes, path).astype(config.dtype)
     return Dump(path, TrainedNetwork(config, params, metrics), meta)

@@ -1,11 +1,12 @@
 from snakemake.utils import validate
 
-from twinnets import grid
+from twinnets import grid, imported
 from twinnets.mnist import FILES as MNIST_FILES
 from twinnets.codehash import source_hash
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 grid.check_config(config)
+imported.check_config(config)
 
 
 wildcard_constraints:

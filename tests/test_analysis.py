@@ -209,6 +209,34 @@ def test_summary_per_kind_with_intervals(analysis):
     assert np.isnan(rel.value_low) and np.isnan(rel.value_high)  # 2 seeds: no honest interval
 
 
+def test_quoted_decomposition_adds_up(analysis):
+    """The summary quotes root-mean-square norms, so the quoted numbers add up too."""
+    summary = summarise(analysis.pairs, analysis.networks, n_boot=50)
+    for kind, rows in summary.groupby("pair_kind"):
+        if kind == "networks" or kind == "same_init":
+            continue
+        value = rows.set_index("statistic").value
+        total = value.init_part**2 + value.training_part**2 + 2 * value.cross_term
+        assert total == pytest.approx(value.distance_signed**2, rel=1e-9)
+
+
+def test_softmax_groups_get_gauge_and_dead_shares(mnist_workdir, tmp_path):
+    data = load_mnist(mnist_workdir, n_train=1000)
+    paths = []
+    for init_seed in (0, 1, 2):
+        config = TrainConfig(
+            sizes=(784, 10), model="softmax", cost="cross-entropy", eta=0.5, n_train=1000,
+            epochs=1, init_seed=init_seed, order_seed=init_seed,
+        )  # fmt: skip
+        paths.append(tmp_path / f"{init_seed}.parquet")
+        write_dump(paths[-1], train(config, data), FILES)
+    result = analyze_group(paths, mnist_workdir, barrier_pairs=0)
+    summary = summarise(result.pairs, result.networks, n_boot=50)
+    assert {"gauge_share", "dead_share", "errors_shared"} <= set(summary.statistic)
+    gauge = summary[summary.statistic == "gauge_share"].iloc[0]
+    assert 0 < gauge.value < 1 and 0 < gauge.null < 1
+
+
 def test_answer_quotes_the_tables(analysis):
     summary = summarise(analysis.pairs, analysis.networks, n_boot=200)
     text = answer_markdown(summary, analysis.networks, analysis.pairs)

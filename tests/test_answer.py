@@ -19,14 +19,23 @@ def _row(cell: dict, kind: str, statistic: str, value: float, half: float = 0.01
            "n_init_seeds": 3, "n_order_seeds": 3}  # fmt: skip
     if null is not None:
         row.update(null=null, null_low=null - half, null_high=null + half)
+        diff = value - null  # the paired difference: narrower than either interval
+        row.update(diff=diff, diff_low=diff - half, diff_high=diff + half)
     if baseline is not None:
         row.update(baseline=baseline, baseline_low=baseline - half, baseline_high=baseline + half)
+        diff = value - baseline
+        row.update(
+            diff_baseline=diff, diff_baseline_low=diff - half, diff_baseline_high=diff + half
+        )
     return row
 
 
-def tables(symmetry: float, symmetry_null: float, barrier_aligned: float, scaled: bool = True):
+def tables(
+    symmetry: float, symmetry_null: float, barrier_aligned: float, scaled: bool = True,
+    barrier_half: float = 0.01,
+):  # fmt: skip
     """Summary, networks and pairs of a run with the headline cell (and a scaled-init twin)."""
-    rows = []
+    rows: list[dict] = []
     for cell, training_share in [(CELL, 0.11)] + ([(SCALED, 0.8)] if scaled else []):
         stats = {
             "relative_all": (1.405, 1.416), "cosine_all": (0.01, 0.0),
@@ -44,9 +53,10 @@ def tables(symmetry: float, symmetry_null: float, barrier_aligned: float, scaled
         }  # fmt: skip
         for kind in ("both_differ", "same_order", "same_init"):
             for name, (value, null) in stats.items():
-                rows.append(_row(cell, kind, name, value, null=null))
+                half = barrier_half if name == "barrier_test_error_aligned" else 0.01
+                rows.append(_row(cell, kind, name, value, half=half, null=null))
             rows.append(_row(cell, kind, "agreement", 0.947, null=0.1, baseline=0.905))
-            rows.append(_row(cell, kind, "a_errors_shared", 0.5, null=0.9, baseline=0.05))
+            rows.append(_row(cell, kind, "errors_shared", 0.5, null=0.9, baseline=0.05))
             rows.append(_row(cell, kind, "init_part", 215.9))
             rows.append(_row(cell, kind, "training_part", 145.3))
             rows.append(_row(cell, kind, "cross_term", -7000.0, half=100))
@@ -70,10 +80,12 @@ def test_one_basin_rule():
     ends = Quote(pd.Series({"value": 0.05}))
     small = Quote(pd.Series({"value": 0.002, "value_low": 0.001, "value_high": 0.004}))
     large = Quote(pd.Series({"value": 0.023, "value_low": 0.02, "value_high": 0.026}))
-    zero = Quote(pd.Series({"value": 0.02, "value_low": 0.0, "value_high": 0.04}))
-    assert one_basin(small, ends)  # upper end 0.4 points < 10% of 5%
-    assert not one_basin(large, ends)
-    assert one_basin(zero, ends)  # the interval reaches 0
+    wide = Quote(pd.Series({"value": 0.02, "value_low": 0.0, "value_high": 0.04}))
+    none = Quote(pd.Series({"value": 0.002}))
+    assert one_basin(small, ends) is True  # whole interval below 10% of 5% = 0.5 points
+    assert one_basin(large, ends) is False  # whole interval above it
+    assert one_basin(wide, ends) is None  # straddles it: a wide interval proves nothing
+    assert one_basin(none, ends) is None  # no interval: no verdict
     assert BASIN_RELATIVE == 0.10
 
 
@@ -86,7 +98,9 @@ def test_a_barrier_left_after_alignment_is_not_called_one_basin():
 
 
 def test_a_small_aligned_barrier_is_one_basin():
-    text = answer_markdown(*tables(symmetry=0.23, symmetry_null=0.075, barrier_aligned=0.002))
+    text = answer_markdown(
+        *tables(symmetry=0.23, symmetry_null=0.075, barrier_aligned=0.002, barrier_half=0.001)
+    )
     assert "By that rule they lie in one basin up to symmetry." in text
     assert "(one basin by the rule above)" in text
 
@@ -94,21 +108,24 @@ def test_a_small_aligned_barrier_is_one_basin():
 def test_symmetry_share_above_its_null():
     text = answer_markdown(*tables(symmetry=0.23, symmetry_null=0.075, barrier_aligned=0.02))
     assert "**23.0% [22.0%, 24.0%]** of the squared distance, more than it removes" in text
-    assert "15.5 points beyond what it finds between random networks" in text
+    assert "difference 15.5 [14.5, 16.5] points): alignment finds structure" in text
 
 
 def test_symmetry_share_within_its_null():
     text = answer_markdown(*tables(symmetry=0.08, symmetry_null=0.075, barrier_aligned=0.02))
-    assert "no more than it removes from their untrained initialisations" in text
-    assert "symmetry does not explain the difference" in text
+    assert "not distinguishable from what it removes from their untrained" in text
+    assert "no more shared structure than it finds between random networks" in text
 
 
 def test_init_scale_contrast_and_decomposition():
     text = answer_markdown(*tables(symmetry=0.23, symmetry_null=0.075, barrier_aligned=0.02))
     assert "||d_init|| = **215.9 [215.9, 215.9]**" in text
-    assert "cross term <d_init, d_train> = -7000.0 [-7100.0, -6900.0]" in text
-    assert "partly cancel" in text
-    assert "Scaled init, weights N(0, 1/n_in)" in text
+    assert (
+        "cross term <d_init, d_train> = -7000.0 [-7100.0, -6900.0] (the parts partly cancel)"
+        in text
+    )
+    assert "**Nielsen's init, weights N(0, 1)**" in text
+    assert "**scaled init, weights N(0, 1/n_in)**" in text
     assert "The explanation depends on the init scale" in text
     assert "agreement" not in text or "expected if their errors were independent" in text
 
@@ -124,3 +141,11 @@ def test_every_quoted_number_has_an_interval(kind):
     prose = text.split("## By pair kind")[0]
     assert "pairs whose init and data order both differ" in prose
     assert prose.count("[") >= 40 and "n/a" not in prose
+
+
+def test_a_wide_barrier_interval_gives_no_verdict():
+    text = answer_markdown(
+        *tables(symmetry=0.23, symmetry_null=0.075, barrier_aligned=0.004, barrier_half=0.01)
+    )
+    assert "By that rule the run cannot tell" in text
+    assert "one basin up to symmetry." not in text and "By that rule they do not" not in text

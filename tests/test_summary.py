@@ -57,14 +57,18 @@ def test_interval_is_nan_without_variation():
     assert low < 1.0 < high and n == 3
 
 
-def _synthetic_group(rng: np.random.Generator, n_seeds: int) -> pd.DataFrame:
-    """Pair values with init-seed, order-seed and pair effects around a mean of 1."""
-    init_effect = rng.normal(0, 0.3, n_seeds)
-    order_effect = rng.normal(0, 0.2, n_seeds)
+def _synthetic_group(
+    rng: np.random.Generator, n_seeds: int, kind: str, init_sd: float, order_sd: float
+) -> pd.DataFrame:
+    """Pair values of one kind with init-seed, order-seed and pair effects around a mean of 1."""
+    init_effect = rng.normal(0, init_sd, n_seeds)
+    order_effect = rng.normal(0, order_sd, n_seeds)
     _, pairs = crossed_pairs(n_seeds, n_seeds)
-    pairs = pairs[
-        (pairs.a_init_seed != pairs.b_init_seed) & (pairs.a_order_seed != pairs.b_order_seed)
-    ]
+    same_init = pairs.a_init_seed == pairs.b_init_seed
+    same_order = pairs.a_order_seed == pairs.b_order_seed
+    pairs = (
+        pairs[same_init & ~same_order] if kind == "same_init" else pairs[~same_init & ~same_order]
+    )
     value = (
         1.0
         + init_effect[pairs.a_init_seed] + init_effect[pairs.b_init_seed]
@@ -74,13 +78,18 @@ def _synthetic_group(rng: np.random.Generator, n_seeds: int) -> pd.DataFrame:
     return pairs.assign(relative_all=value, null_relative_all=value)
 
 
-@pytest.mark.parametrize("n_seeds", [3, 5])
-def test_intervals_cover_a_known_mean_at_about_the_stated_rate(n_seeds):
-    """95% intervals from the seed bootstrap cover the population mean in 90-99.5% of groups."""
+@pytest.mark.parametrize(
+    ("n_seeds", "kind", "init_sd", "order_sd"),
+    [(3, "both_differ", 0.3, 0.2), (5, "both_differ", 0.3, 0.2), (4, "same_init", 0.3, 0.2),
+     (5, "both_differ", 0.3, 0.0)],
+)  # fmt: skip
+def test_intervals_cover_a_known_mean_at_about_the_stated_rate(n_seeds, kind, init_sd, order_sd):
+    """95% intervals from the seed bootstrap cover the population mean in 88-99.5% of groups
+    where seeds drive the variation (with pair noise alone they are conservative)."""
     rng = np.random.default_rng(2026)
     n_groups, hits = 200, 0
     for k in range(n_groups):
-        pairs = _synthetic_group(rng, n_seeds)
+        pairs = _synthetic_group(rng, n_seeds, kind, init_sd, order_sd)
         design = Design.of([(i, o) for i in range(n_seeds) for o in range(n_seeds)])
         counts = design.counts(300, np.random.default_rng(k))
         reps = weighted(
@@ -88,7 +97,12 @@ def test_intervals_cover_a_known_mean_at_about_the_stated_rate(n_seeds):
         )
         low, high, _ = interval(reps, design.n_units)
         hits += low <= 1.0 <= high
-    assert 0.90 <= hits / n_groups <= 0.995
+    assert 0.88 <= hits / n_groups <= 0.995
+
+
+def test_a_crossed_grid_missing_a_network_stays_crossed():
+    nets = [(i, o) for i in range(3) for o in range(3) if (i, o) != (2, 2)]
+    assert Design.of(nets).crossed
 
 
 def test_summary_has_one_row_per_group_kind_and_statistic():

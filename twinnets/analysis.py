@@ -66,6 +66,10 @@ NULL_COLUMNS = (
     "cka_linear",
     "cka_debiased",
     *similarity.FUNCTION_METRICS,
+    "errors_both",
+    "errors_mean",
+    "dead_sq",
+    "gauge_sq",
     *(
         f"{prefix}_{curve}_{alignment_name}"
         for prefix in ("barrier", "endpoint")
@@ -170,16 +174,20 @@ def decomposition(
     }
 
 
-def independent_baselines(accuracy_a: float, accuracy_b: float, n_classes: int) -> dict[str, float]:
+def independent_baselines(
+    accuracy_a: float, accuracy_b: float, n_classes: int, n_images: int
+) -> dict[str, float]:
     """Agreement and shared errors expected if the two networks erred independently.
 
     Given only the accuracies, and wrong predictions spread evenly over the other
-    classes: P(same prediction) = acc_a acc_b + (1 - acc_a)(1 - acc_b) / (K - 1), and
-    the share of A's errors that B also makes is B's error rate.
+    classes: P(same prediction) = acc_a acc_b + (1 - acc_a)(1 - acc_b) / (K - 1); both
+    wrong on n (1 - acc_a)(1 - acc_b) of n images; the share of A's errors that B also
+    makes is B's error rate.
     """
     wrong_a, wrong_b = 1.0 - accuracy_a, 1.0 - accuracy_b
     return {
         "independent_agreement": accuracy_a * accuracy_b + wrong_a * wrong_b / (n_classes - 1),
+        "independent_errors_both": n_images * wrong_a * wrong_b,
         "independent_a_errors_shared": wrong_b,
         "independent_b_errors_shared": wrong_a,
     }
@@ -291,6 +299,10 @@ def _compare(
     row.update(_representation(side, i, j, pair_corr, transforms["activation"]))
     for key, matrix in side.function.items():
         row[key] = float(matrix[i, j])
+    wrong_a = a.outputs_test.argmax(axis=1) != ctx.test_labels
+    wrong_b = b.outputs_test.argmax(axis=1) != ctx.test_labels
+    row["errors_both"] = float(np.sum(wrong_a & wrong_b))
+    row["errors_mean"] = (float(wrong_a.sum()) + float(wrong_b.sum())) / 2
     curves: list[pd.DataFrame] = []
     if with_barrier:
         barrier_row, curves = _barriers(a, b, aligned, transforms, ctx)
@@ -415,7 +427,7 @@ def _pair_row(
         float(np.mean(trained.views[k].outputs_test.argmax(axis=1) == ctx.test_labels))
         for k in (i, j)
     ]
-    row.update(independent_baselines(*accuracy, a.sizes[-1]))
+    row.update(independent_baselines(*accuracy, a.sizes[-1], len(ctx.test_labels)))
     return row, curves
 
 

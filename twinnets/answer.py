@@ -3,7 +3,9 @@
 Every number is quoted as ``value [low, high]`` (a 95% bootstrap interval over seeds,
 ``twinnets.summary``), per pair kind, beside its null: the same statistic for the
 pairs' own untrained initialisations. Every sentence that draws a conclusion is
-chosen by comparing intervals, never assumed; the rules are stated in the text.
+chosen by an interval, never assumed: whether a value differs from its null is read
+from the interval of their paired difference (the same bootstrap replicates), and the
+rules for "one basin" and "provably near the minimiser" are stated in the text.
 """
 
 from __future__ import annotations
@@ -14,16 +16,23 @@ from dataclasses import dataclass
 import pandas as pd
 
 from twinnets import __version__
+from twinnets.barriers import N_ALPHA
 from twinnets.selection import KIND_PAIRS, KIND_WORDS, headline_cell, headline_kind, init_contrast
-from twinnets.summary import MIN_UNITS
+from twinnets.summary import MIN_UNITS, N_BOOT
 
 #: Shown in place of an interval where the seeds are too few (summary.MIN_UNITS).
 NO_INTERVAL = "no interval"
-#: "One basin" when the aligned barrier's interval reaches this (0.01 points of test error)...
-BASIN_ZERO = 1e-4
-#: ...or its upper end stays below this share of the endpoints' mean test error.
+#: "One basin" when the aligned barrier's whole interval lies below this share of the
+#: endpoints' mean test error (and at least BASIN_FLOOR); "not one basin" when it lies above.
 BASIN_RELATIVE = 0.10
+BASIN_FLOOR = 1e-4
+#: "Provably near the minimiser" when every network's certified bound is below this.
+MINIMISER_TOLERANCE = 0.05
 GAUGE_FAMILIES = ("softmax",)
+INIT_WORDS = {
+    "nielsen": "Nielsen's init, weights N(0, 1)",
+    "scaled": "scaled init, weights N(0, 1/n_in)",
+}
 
 
 def _nan(x) -> bool:
@@ -89,19 +98,26 @@ class Quote:
     def baseline_ci(self, style: str = "f", digits: int | None = None) -> str:
         return self._fmt("baseline", style, digits)
 
+    def diff_ci(self, style: str = "f", digits: int | None = None) -> str:
+        return self._fmt("diff", style, digits)
+
     @property
     def has_interval(self) -> bool:
         return not _nan(self.get("value_low"))
 
-    def compared_to_null(self) -> str:
-        """'above', 'below', 'within' (the intervals overlap) or 'unknown' (no interval)."""
-        if not self.has_interval or _nan(self.get("null_low")):
+    def sign_of(self, prefix: str) -> str:
+        """'above' (interval above 0), 'below', 'within' (contains 0) or 'unknown'."""
+        low, high = self.get(f"{prefix}_low"), self.get(f"{prefix}_high")
+        if _nan(low):
             return "unknown"
-        if self.get("value_low") > self.get("null_high"):
-            return "above"
-        if self.get("value_high") < self.get("null_low"):
-            return "below"
-        return "within"
+        return "above" if low > 0 else "below" if high < 0 else "within"
+
+    def compared_to_null(self) -> str:
+        """Where the value lies against its null, by the paired difference's interval."""
+        return self.sign_of("diff")
+
+    def compared_to_baseline(self) -> str:
+        return self.sign_of("diff_baseline")
 
 
 class Summary:
@@ -131,10 +147,9 @@ def _seeds_phrase(summary: Summary, cell: dict, kind: str) -> str:
     if not q:
         return ""
     inits, orders = int(q.get("n_init_seeds")), int(q.get("n_order_seeds"))
-    kept = int(q.get("n_boot"))
     return (
         f"{int(q.get('n'))} pairs of this kind from {inits} init seeds x {orders} order seeds; "
-        f"{kept} bootstrap replicates kept of those drawn"
+        f"{int(q.get('n_boot'))} of {N_BOOT} bootstrap replicates kept"
     )
 
 
@@ -145,46 +160,46 @@ def _far_apart(s: Summary, cell: dict, kind: str, nets: pd.DataFrame) -> list[st
     rel = s.quote(cell, kind, "relative_all")
     cos = s.quote(cell, kind, "cosine_all")
     acc = s.quote(cell, "networks", "test_accuracy")
-    where = rel.compared_to_null()
     verdict = {
-        "within": "as far apart as their own random initialisations were: by their parameters "
-        "alone, nothing shows that they were trained on the same data",
-        "below": "closer than their own random initialisations were",
-        "above": "farther apart than their own random initialisations were",
+        "within": "not distinguishable from their own random initialisations (the interval of "
+        f"the difference, {rel.diff_ci()}, contains 0): by their parameters alone, nothing shows "
+        "that they were trained on the same data",
+        "below": f"closer than their own random initialisations were (difference {rel.diff_ci()})",
+        "above": f"farther apart than their own random initialisations were (difference "
+        f"{rel.diff_ci()})",
         "unknown": "compared with their own random initialisations without an interval (too "
         "few seeds to tell them apart)",
-    }[where]
+    }[rel.compared_to_null()]
     return [
         "## How far apart are they?",
         "",
         f"Relative distance ||A - B|| / sqrt(||A|| ||B||) over all parameters: "
         f"**{rel.ci()}** (untrained: {rel.null_ci()}; two independent random vectors of equal "
         f"norm give sqrt(2) = 1.414); cosine similarity {cos.ci()} (untrained {cos.null_ci()}). "
-        f"The trained networks are {verdict}, yet each reaches "
+        f"The trained networks are {verdict}. Yet each reaches "
         f"{_pct(nets.test_accuracy.min(), 2)} to {_pct(nets.test_accuracy.max(), 2)} test accuracy "
         f"(mean {acc.ci('pct', 2)}; untrained {acc.null_ci('pct', 2)}).",
     ]
 
 
 def _symmetry(s: Summary, cell: dict, kind: str, hidden: list[str]) -> list[str]:
-    signed = s.quote(cell, kind, "relative_signed")
     if not hidden:
         return []
+    signed = s.quote(cell, kind, "relative_signed")
     share = s.quote(cell, kind, "symmetry_share")
     flips = s.quote(cell, kind, "flips_signed")
-    where = share.compared_to_null()
     verdict = {
         "above": f"more than it removes from their untrained initialisations "
-        f"({share.null_ci('pct')}): the alignment finds structure that training put there, "
-        f"{_pts(share.value - share.null)} points beyond what it finds between random networks",
-        "within": f"no more than it removes from their untrained initialisations "
-        f"({share.null_ci('pct')}): any two random networks can be aligned that much, so "
-        "symmetry does not explain the difference",
+        f"({share.null_ci('pct')}; difference {share.diff_ci('pts')} points): alignment finds "
+        "structure that training put there, beyond what it finds between random networks",
+        "within": f"not distinguishable from what it removes from their untrained "
+        f"initialisations ({share.null_ci('pct')}; difference {share.diff_ci('pts')} points): "
+        "alignment finds no more shared structure than it finds between random networks",
         "below": f"less than it removes from their untrained initialisations "
-        f"({share.null_ci('pct')})",
+        f"({share.null_ci('pct')}; difference {share.diff_ci('pts')} points)",
         "unknown": f"against {share.null_ci('pct')} for their untrained initialisations (too "
         "few seeds to compare the two)",
-    }[where]
+    }[share.compared_to_null()]
     return [
         "",
         "## How much of it is symmetry?",
@@ -201,30 +216,37 @@ def _symmetry(s: Summary, cell: dict, kind: str, hidden: list[str]) -> list[str]
     ]
 
 
-def _data_sees(s: Summary, cell: dict, kind: str, nets: pd.DataFrame) -> list[str]:
+def _data_sees(s: Summary, cell: dict, kind: str, nets: pd.DataFrame, lmbda: float) -> list[str]:
     dead = s.quote(cell, kind, "dead_share")
     unseen = s.quote(cell, kind, "unseen_share")
     pre = s.quote(cell, kind, "preactivation_relative_signed")
     pre_raw = s.quote(cell, kind, "preactivation_relative_raw")
+    weight1 = s.quote(cell, kind, "relative_signed")
+    never = (
+        "those stay at their random initial values, bit for bit"
+        if lmbda == 0
+        else "L2 decay only shrinks them towards 0, with no data in it"
+    )
     lines = [
         "",
         "## What can the data see?",
         "",
         f"{int(nets.dead_pixels.max())} of 784 input pixels are zero in every training image, so "
-        "no gradient ever reaches their weights: those stay at their random initial values, bit "
-        f"for bit. They hold **{dead.ci('pct')}** of the squared raw distance (untrained "
-        f"{dead.null_ci('pct')}).",
+        f"no gradient from the data ever reaches their weights: {never}. They hold "
+        f"**{dead.ci('pct')}** of the squared raw distance (untrained {dead.null_ci('pct')}).",
     ]
     if unseen:
         threshold = float(nets.get("unseen_variance", pd.Series([float("nan")])).max())
+        n_unseen = int(nets.unseen_directions.max())
         lines[-1] += (
             f" They are the extreme case of input directions the images barely probe: the "
-            f"{int(nets.unseen_directions.max())} eigen-directions of the training images' pixel "
-            f"covariance with variance below {threshold:g} (the dead pixels among them) hold "
-            f"**{unseen.ci('pct')}** of the aligned first-layer squared difference (untrained "
-            f"{unseen.null_ci('pct')}). Through the data, the aligned first layers' "
-            f"pre-activations on the validation images are at relative distance **{pre.ci()}** "
-            f"(raw {pre_raw.ci()}; untrained, aligned {pre.null_ci()})."
+            f"{n_unseen} eigen-directions of the training images' pixel covariance with variance "
+            f"below {threshold:g} (the dead pixels among them) hold **{unseen.ci('pct')}** of the "
+            f"aligned first-layer squared difference (untrained {unseen.null_ci('pct')}; a "
+            f"difference spread evenly over all 784 directions would put {_pct(n_unseen / 784)} "
+            f"there). Through the data, the aligned first layers' pre-activations on the "
+            f"validation images are at relative distance **{pre.ci()}** (raw {pre_raw.ci()}; "
+            f"untrained, aligned {pre.null_ci()}), against {weight1.ci()} for all parameters."
         )
     return lines
 
@@ -238,7 +260,12 @@ def _decomposition_sentence(s: Summary, cell: dict, kind: str, label: str) -> st
     moved = s.quote(cell, "networks", "relative_from_init")
     if not init:
         return ""
-    cosine = cross.value / (init.value * train.value) if init.value * train.value else math.nan
+    parts = {
+        "below": "the parts partly cancel",
+        "above": "the parts reinforce each other",
+        "within": "the cross term is not distinguishable from 0",
+        "unknown": "too few seeds to tell the cross term's sign",
+    }[cross.sign_of("value")]
     if not share.has_interval:
         net = "too few seeds to say whether it differs from zero"
     elif share.get("value_low") > 0:
@@ -246,40 +273,43 @@ def _decomposition_sentence(s: Summary, cell: dict, kind: str, label: str) -> st
     elif share.get("value_high") < 0:
         net = "on net, training brought the pair closer than their inits were"
     else:
-        net = "not distinguishable from zero: on net, training neither added to nor removed from the inits' difference"
+        net = (
+            "not distinguishable from zero: on net, training neither added to nor removed "
+            "from the inits' difference"
+        )
     return (
         f"**{label}**: each network moves {moved.ci()} of its initial norm. The aligned "
-        f"difference d (||d|| = {total.ci(digits=1)}) is the inits' difference d_init plus what "
-        f"training added, d_train: ||d_init|| = **{init.ci(digits=1)}**, ||d_train|| = "
-        f"**{train.ci(digits=1)}**, cross term <d_init, d_train> = {cross.ci(digits=1)} (cosine "
-        f"{_f(cosine, 2)}: the parts {'partly cancel' if cosine < 0 else 'add up'}), so that "
+        f"difference d is the inits' difference d_init plus what training added, d_train. "
+        f"Root-mean-square over the pairs: ||d|| = {total.ci(digits=1)}, ||d_init|| = "
+        f"**{init.ci(digits=1)}**, ||d_train|| = **{train.ci(digits=1)}**, and the mean cross "
+        f"term <d_init, d_train> = {cross.ci(digits=1)} ({parts}); these add up as "
         "||d||^2 = ||d_init||^2 + ||d_train||^2 + 2 <d_init, d_train>. Training's net share of "
         f"||d||^2, 1 - ||d_init||^2 / ||d||^2, is **{share.ci('pct')}**: {net}."
     )
 
 
-def _inherited(s: Summary, cell: dict, kind: str, contrast: dict | None) -> list[str]:
+def _inherited(s: Summary, cell: dict, kind: str, contrast: dict | None, init: str) -> list[str]:
     lines = [
         "",
         "## How much is inherited from the init?",
         "",
-        _decomposition_sentence(s, cell, kind, "Nielsen's init, weights N(0, 1)"),
+        _decomposition_sentence(s, cell, kind, INIT_WORDS.get(init, init)),
     ]
     same_init = s.quote(cell, "same_init", "relative_all")
     if same_init:
         lines += [
             "",
             f"Two networks that share the init and differ only in data order end at relative "
-            f"distance {same_init.ci()} (against {s.quote(cell, kind, 'relative_all').ci()} for "
-            f"{KIND_PAIRS[kind]}).",
+            f"distance {same_init.ci()} (their inits: {same_init.null_ci()}; against "
+            f"{s.quote(cell, kind, 'relative_all').ci()} for {KIND_PAIRS[kind]}).",
         ]
     if contrast is None:
         lines += ["", "(Add an MLP variant with `init: scaled` to contrast the init scale.)"]
         return lines
-    lines += ["", _decomposition_sentence(s, contrast, kind, "Scaled init, weights N(0, 1/n_in)")]
+    lines += ["", _decomposition_sentence(s, contrast, kind, INIT_WORDS["scaled"])]
     mine = s.quote(cell, kind, "training_share")
     theirs = s.quote(contrast, kind, "training_share")
-    if mine and theirs and mine.has_interval and theirs.has_interval:
+    if mine.has_interval and theirs.has_interval:
         if mine.get("value_high") < 0.5 < theirs.get("value_low"):
             verdict = (
                 "The explanation depends on the init scale: with N(0, 1) weights most of the "
@@ -299,54 +329,53 @@ def _inherited(s: Summary, cell: dict, kind: str, contrast: dict | None) -> list
 
 def _shared(s: Summary, cell: dict, kind: str) -> list[str]:
     cka = s.quote(cell, kind, "cka_linear")
+    debiased = s.quote(cell, kind, "cka_debiased")
+    matched = s.quote(cell, kind, "matched_corr_mean")
     agreement = s.quote(cell, kind, "agreement")
-    errors = s.quote(cell, kind, "a_errors_shared")
+    errors = s.quote(cell, kind, "errors_shared")
     parts = []
     if cka:
         parts.append(
             f"**Representations**: linear CKA of the hidden activations on the validation set "
-            f"{cka.ci()} (untrained {cka.null_ci()}), debiased "
-            f"{s.quote(cell, kind, 'cka_debiased').ci()} (untrained "
-            f"{s.quote(cell, kind, 'cka_debiased').null_ci()}); units paired by activation "
-            f"matching correlate {s.quote(cell, kind, 'matched_corr_mean').ci()} on average "
-            f"(untrained {s.quote(cell, kind, 'matched_corr_mean').null_ci()})."
+            f"{cka.ci()} (untrained {cka.null_ci()}), debiased {debiased.ci()} (untrained "
+            f"{debiased.null_ci()}); units paired by activation matching correlate "
+            f"{matched.ci()} on average (untrained {matched.null_ci()})."
         )
     beyond = {
         "above": ", more often than independence predicts",
-        "within": ", about as often as independence predicts",
+        "within": ", not distinguishably more or less often than independence predicts",
         "below": ", less often than independence predicts",
         "unknown": "",
-    }[_against_baseline(agreement)]
+    }[agreement.compared_to_baseline()]
     parts.append(
         f"**Function**: they predict the same label on {agreement.ci('pct')} of test images "
         f"(untrained {agreement.null_ci('pct')}; expected if their errors were independent given "
-        f"their accuracies: {agreement.baseline_ci('pct')}){beyond}; "
-        f"{errors.ci('pct')} of one network's errors are errors of the other too (independent: "
-        f"{errors.baseline_ci('pct')}); total-variation distance between their output "
-        f"distributions {s.quote(cell, kind, 'tv_distance').ci()} (untrained "
+        f"their accuracies: {agreement.baseline_ci('pct')}){beyond}. Of the test images either "
+        f"network gets wrong (the mean of their error counts), both get {errors.ci('pct')} wrong "
+        f"(untrained {errors.null_ci('pct')}; independent errors {errors.baseline_ci('pct')}); "
+        "total-variation distance between their output distributions "
+        f"{s.quote(cell, kind, 'tv_distance').ci()} (untrained "
         f"{s.quote(cell, kind, 'tv_distance').null_ci()})."
     )
     return ["", "## What do they share?", "", " ".join(parts)]
 
 
-def _against_baseline(q: Quote) -> str:
-    if not q.has_interval or _nan(q.get("baseline_low")):
-        return "unknown"
-    if q.get("value_low") > q.get("baseline_high"):
-        return "above"
-    if q.get("value_high") < q.get("baseline_low"):
-        return "below"
-    return "within"
+def basin_tolerance(endpoints: Quote) -> float:
+    return max(BASIN_FLOOR, BASIN_RELATIVE * endpoints.value)
 
 
 def one_basin(aligned: Quote, endpoints: Quote) -> bool | None:
-    """The rule the answer states: the aligned barrier's interval reaches 0, or its upper
-    end is below BASIN_RELATIVE of the endpoints' mean test error; None without an interval."""
-    if not aligned.has_interval:
+    """The rule the answer states: True when the aligned barrier's whole interval lies
+    below the tolerance, False when it lies above, None when it straddles it or there is
+    no interval (the run cannot tell)."""
+    if not aligned.has_interval or _nan(endpoints.value):
         return None
-    return aligned.get("value_low") <= BASIN_ZERO or (
-        aligned.get("value_high") < BASIN_RELATIVE * endpoints.value
-    )
+    tolerance = basin_tolerance(endpoints)
+    if aligned.get("value_high") < tolerance:
+        return True
+    if aligned.get("value_low") > tolerance:
+        return False
+    return None
 
 
 def _barriers(s: Summary, cell: dict, kind: str, methods: pd.Series) -> list[str]:
@@ -363,34 +392,35 @@ def _barriers(s: Summary, cell: dict, kind: str, methods: pd.Series) -> list[str
         "",
         "## Is there a barrier between them?",
         "",
-        f"Along the straight line between the two parameter vectors (25 points, {int(raw.get('n'))} "
-        f"pairs of this kind), test error rises up to **{raw.ci('pts')} percentage points** above "
-        f"the chord between the endpoints, whose mean test error is {ends.ci('pct')} (untrained "
-        f"pairs: {raw.null_ci('pts')} points). The training-cost barrier is {cost_raw.ci()} "
-        f"against an endpoints' cost of {cost_ends.ci()}.",
+        f"Along the straight line between the two parameter vectors ({N_ALPHA} points, "
+        f"{int(raw.get('n'))} pairs of this kind), test error rises up to **{raw.ci('pts')} "
+        f"percentage points** above the chord between the endpoints, whose mean test error is "
+        f"{ends.ci('pct')} (untrained pairs: {raw.null_ci('pts')} points). The training-cost "
+        f"barrier is {cost_raw.ci()} against an endpoints' cost of {cost_ends.ci()}.",
     ]
-    if aligned.get("value") == raw.get("value") and methods.eq("none").all():
-        return lines  # nothing to align
-    rel = aligned.value / ends.value if ends.value else math.nan
+    if methods.eq("none").all():
+        return lines  # no hidden layer: nothing to align
+    tolerance = basin_tolerance(ends)
     basin = one_basin(aligned, ends)
+    verdict = {
+        True: "By that rule they lie in one basin up to symmetry.",
+        False: "By that rule they do not: aligning removes "
+        f"{_pct(1 - aligned.value / raw.value if raw.value else math.nan, 0)} of the raw "
+        "barrier, but a barrier remains.",
+        None: "By that rule the run cannot tell: the interval reaches both sides of the "
+        "tolerance (or there is none).",
+    }[basin]
     lines += [
         "",
-        f"Under the best alignment of each pair (the lowest barrier among weight matching with "
-        f"and without sign flips and activation matching; chosen: {used}), the test-error barrier "
-        f"is **{aligned.ci('pts')} points**, {_pct(rel, 0)} of the endpoints' error (untrained "
-        f"pairs: {aligned.null_ci('pts')}), and the training-cost barrier {cost_aligned.ci()} "
-        f"against the endpoints' {cost_ends.ci()}. Rule: two networks count as one basin up to "
-        f"symmetry when the aligned barrier's interval reaches 0 or its upper end stays below "
-        f"{_pct(BASIN_RELATIVE, 0)} of the endpoints' mean test error. "
-        + (
-            "Too few seeds for an interval, so the rule cannot be applied."
-            if basin is None
-            else "By that rule they lie in one basin up to symmetry."
-            if basin
-            else f"By that rule they do not: aligning removes "
-            f"{_pct(1 - aligned.value / raw.value if raw.value else math.nan, 0)} of the raw "
-            "barrier, but a barrier remains."
-        ),
+        f"Under the best alignment of each pair (the lowest test-error barrier among weight "
+        f"matching with and without sign flips and activation matching, chosen on the same test "
+        f"images, so slightly optimistic; chosen: {used}), the test-error barrier is "
+        f"**{aligned.ci('pts')} points** (untrained pairs: {aligned.null_ci('pts')}), and the "
+        f"training-cost barrier under the same alignment {cost_aligned.ci()} against the "
+        f"endpoints' {cost_ends.ci()}. Rule: two networks count as one basin up to symmetry when "
+        f"the aligned barrier's whole interval lies below {_pts(tolerance, 2)} points "
+        f"({_pct(BASIN_RELATIVE, 0)} of the endpoints' mean test error), and not one basin when it "
+        f"lies wholly above. {verdict}",
     ]
     return lines
 
@@ -412,14 +442,10 @@ def _in_short(s: Summary, cell: dict, kind: str, contrast: dict | None) -> list[
             f"(untrained pairs: {share.null_ci('pct')})."
         )
     if train:
+        other = s.quote(contrast, kind, "training_share") if contrast else Quote(None)
         sentences.append(
             f"Of the aligned difference, training's net share is {train.ci('pct')}"
-            + (
-                f" with Nielsen's N(0, 1) init and {s.quote(contrast, kind, 'training_share').ci('pct')} "
-                "with the scaled init."
-                if contrast and s.quote(contrast, kind, "training_share")
-                else "."
-            )
+            + (f"; with the scaled init, {other.ci('pct')}." if other else ".")
         )
     sentences.append(
         f"Yet they predict the same label on {agreement.ci('pct')} of test images "
@@ -427,15 +453,13 @@ def _in_short(s: Summary, cell: dict, kind: str, contrast: dict | None) -> list[
     )
     if aligned:
         basin = one_basin(aligned, ends)
+        tail = {
+            True: "(one basin by the rule above).",
+            False: f"on an endpoints' error of {ends.ci('pct')}: not one basin by the rule above.",
+            None: f"on an endpoints' error of {ends.ci('pct')}: the rule above cannot tell.",
+        }[basin]
         sentences.append(
-            f"Once aligned, the test-error barrier between them is {aligned.ci('pts')} points "
-            + (
-                f"on an endpoints' error of {ends.ci('pct')}."
-                if basin is None
-                else "(one basin by the rule above)."
-                if basin
-                else f"on an endpoints' error of {ends.ci('pct')}: not one basin by the rule above."
-            )
+            f"Once aligned, the test-error barrier between them is {aligned.ci('pts')} points {tail}"
         )
     return ["", "## In short", "", " ".join(sentences)]
 
@@ -446,19 +470,22 @@ def _kinds_table(s: Summary, cell: dict) -> list[str]:
         q = s.quote(cell, kind, "relative_all")
         if not q:
             continue
+        signed = s.quote(cell, kind, "relative_signed")
+        cka = s.quote(cell, kind, "cka_linear")
+        barrier = s.quote(cell, kind, "barrier_test_error_aligned")
         rows.append(
             {
                 "pairs": KIND_WORDS[kind],
                 "n": int(q.get("n")),
                 "relative distance": q.ci(),
                 "untrained": q.null_ci(),
-                "aligned": s.quote(cell, kind, "relative_signed").ci(),
-                "untrained, aligned": s.quote(cell, kind, "relative_signed").null_ci(),
-                "CKA": s.quote(cell, kind, "cka_linear").ci(),
+                "aligned": signed.ci(),
+                "untrained, aligned": signed.null_ci(),
+                "CKA": cka.ci(),
+                "untrained CKA": cka.null_ci(),
                 "agreement": s.quote(cell, kind, "agreement").ci("pct"),
-                "aligned barrier (points)": s.quote(cell, kind, "barrier_test_error_aligned").ci(
-                    "pts"
-                ),
+                "aligned barrier (points)": barrier.ci("pts"),
+                "untrained (points)": barrier.null_ci("pts"),
             }
         )
     if len(rows) < 2:
@@ -477,17 +504,20 @@ def _trend_table(s: Summary, model: str, kind: str) -> list[str]:
         q = s.quote(cell, kind, "relative_all")
         if not q:
             continue
+        signed = s.quote(cell, kind, "relative_signed")
+        cka = s.quote(cell, kind, "cka_linear")
         rows.append(
             {
                 "sizes": cell["sizes"],
                 "eta": _f(cell["eta"], 2),
                 "epochs": cell["epochs"],
                 "test accuracy": s.quote(cell, "networks", "test_accuracy").ci("pct"),
-                "relative distance (untrained)": f"{q.ci()} ({_f(q.null)})",
-                "aligned (untrained)": f"{s.quote(cell, kind, 'relative_signed').ci()} "
-                f"({_f(s.quote(cell, kind, 'relative_signed').null)})",
-                "CKA (untrained)": f"{s.quote(cell, kind, 'cka_linear').ci()} "
-                f"({_f(s.quote(cell, kind, 'cka_linear').null)})",
+                "relative distance": q.ci(),
+                "untrained": q.null_ci(),
+                "aligned": signed.ci(),
+                "untrained, aligned": signed.null_ci(),
+                "CKA": cka.ci(),
+                "untrained CKA": cka.null_ci(),
                 "agreement": s.quote(cell, kind, "agreement").ci("pct"),
                 "barrier raw (points)": s.quote(cell, kind, "barrier_test_error_raw").ci("pts"),
                 "barrier aligned (points)": s.quote(cell, kind, "barrier_test_error_aligned").ci(
@@ -497,10 +527,24 @@ def _trend_table(s: Summary, model: str, kind: str) -> list[str]:
         )
     return [
         "",
-        f"## What changes with eta and epochs ({KIND_PAIRS[kind]}; untrained in brackets)",
+        f"## What changes with eta and epochs ({KIND_PAIRS[kind]})",
         "",
         _md_table(pd.DataFrame(rows)),
     ]
+
+
+def _minimiser_note(name: str, nets: pd.DataFrame) -> str | None:
+    """The certified bound's verdict, from every network's own bound (not their mean)."""
+    if "minimiser_bound" not in nets or nets.minimiser_bound.isna().all():
+        return None
+    largest = float(nets.minimiser_bound.max())
+    verdict = "is provably near" if largest < MINIMISER_TOLERANCE else "is not shown to be near"
+    return (
+        f"`{name}` {verdict} the unique minimiser theta*: by strong convexity (L2 on all "
+        "parameters), ||theta - theta*|| <= ||grad F(theta)|| n / lmbda, and for every one of "
+        f"its {len(nets)} networks this bound is at most {_f(largest, 4)} ||theta|| (the rule: "
+        f"below {_f(MINIMISER_TOLERANCE, 2)} ||theta|| for all of them)."
+    )
 
 
 def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
@@ -508,7 +552,7 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
     models = list(dict.fromkeys(networks.model))
     if len(models) < 2:
         return []
-    rows, kinds_rows, notes, closer = [], [], [], []
+    rows, kinds_rows, notes, closer, told = [], [], [], [], True
     for name in models:
         mine = networks[networks.model == name]
         epochs = int(mine.epochs.max())
@@ -518,25 +562,30 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
             if not q:
                 continue
             family = mine.family.iloc[0]
+            nets = mine[(mine.sizes == sizes) & (mine.eta == eta) & (mine.epochs == epochs)]
             exact = s.quote(cell, "networks", "relative_to_minimiser")
-            bound = s.quote(cell, "networks", "minimiser_bound")
+            bound = nets["minimiser_bound"].max() if "minimiser_bound" in nets else math.nan
+            accuracy = s.quote(cell, "networks", "test_accuracy")
+            dead = s.quote(cell, kind, "dead_share")
             rows.append(
                 {
                     "model": f"`{name}`",
                     "eta": _f(eta, 3),
                     "epochs": epochs,
                     "relative distance": q.ci(digits=4),
-                    "untrained": _f(q.null, 4),
+                    "untrained": q.null_ci(digits=4),
                     "aligned": s.quote(cell, kind, "relative_signed").ci(digits=4)
                     if family == "mlp"
                     else "(no symmetry)",
-                    "dead-pixel share": s.quote(cell, kind, "dead_share").ci("pct"),
+                    "dead-pixel share (untrained)": f"{dead.ci('pct')} ({dead.null_ci('pct')})",
                     "gauge share": s.quote(cell, kind, "gauge_share").ci("pct")
                     if family in GAUGE_FAMILIES
                     else "-",
-                    "to the minimiser (exact)": exact.ci(digits=4) if exact else "-",
-                    "to the minimiser (bound)": f"<= {bound.ci(digits=4)}" if bound else "-",
-                    "test accuracy": s.quote(cell, "networks", "test_accuracy").ci("pct"),
+                    "to the minimiser (exact, mean)": exact.ci(digits=4) if exact else "-",
+                    "to the minimiser (largest bound)": "-"
+                    if _nan(bound)
+                    else f"<= {_f(bound, 4)}",
+                    "test accuracy (untrained)": f"{accuracy.ci('pct')} ({accuracy.null_ci('pct')})",
                 }
             )
             kinds_rows.append(
@@ -549,18 +598,21 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
                 }
             )
             same_order = s.quote(cell, "same_order", "relative_all")
+            told &= same_order.has_interval and q.has_interval
             if same_order.has_interval and same_order.get("value_high") < q.get("value_low"):
                 closer.append(f"`{name}` ({same_order.ci(digits=4)} against {q.ci(digits=4)})")
-            if bound:
-                upper = bound.get("value_high") if bound.has_interval else bound.value
-                verdict = "is provably within" if upper < 0.05 else "is not shown to be within"
-                notes.append(
-                    f"`{name}` {verdict} 5% of the unique minimiser: by strong convexity "
-                    f"(L2 on all parameters), ||theta - theta*|| <= ||grad F(theta)|| n / lmbda, "
-                    f"here {bound.ci(digits=4)} of the network's norm."
-                )
+            note = _minimiser_note(name, nets)
+            if note:
+                notes.append(note)
     if not rows:
         return []
+    closer_text = (
+        ", ".join(closer)
+        if closer
+        else "no model of this run"
+        if told
+        else "no model the intervals can tell (too few seeds)"
+    )
     return [
         "",
         "## The convex control: when do parameters converge?",
@@ -569,19 +621,17 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
         "softmax, cross-entropy) and `linear` (784 -> 10, identity, squared error), with and "
         f"without L2. First, the {KIND_PAIRS[kind]}, at each model's longest training; "
         "shares are ratios of sums of the pairs' squared differences. The never-seen pixels' "
-        "weights get no gradient, and neither does softmax's class-mean (gauge) component: "
-        "without L2 both keep each seed's random init. With L2 on all parameters the loss has "
-        "one minimiser; 'to the minimiser' is each network's distance to it relative to its "
-        "norm, exact for the linear model (normal equations) and a certified upper bound from "
-        "the full-batch gradient otherwise.",
+        "weights get no gradient from the data, and neither does softmax's class-mean (gauge) "
+        "component: without L2 both keep each seed's random init. With L2 on all parameters the "
+        "loss has one minimiser; 'to the minimiser' is each network's distance to it relative to "
+        "its norm, exact for the linear model (normal equations) and, for every L2 model, a "
+        "certified upper bound from the full-batch gradient (the largest over the networks).",
         "",
         _md_table(pd.DataFrame(rows)),
         *(["", *notes] if notes else []),
         "",
         "The same relative distance per pair kind. Pairs that share their data order end "
-        "closer than pairs whose seeds both differ (intervals apart) for "
-        + (", ".join(closer) if closer else "no model of this run")
-        + ".",
+        f"closer than pairs whose seeds both differ (intervals apart) for {closer_text}.",
         "",
         _md_table(pd.DataFrame(kinds_rows)),
     ]
@@ -608,6 +658,8 @@ def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.Dat
     ]  # fmt: skip
     methods = at[at.barrier_computed.astype(bool)].barrier_aligned_method
     nets = nets.assign(unseen_variance=at.unseen_variance.max() if len(at) else float("nan"))
+    init = str(nets["init"].iloc[0]) if "init" in nets and len(nets) else "nielsen"
+    lmbda = float(nets["lmbda"].iloc[0]) if "lmbda" in nets and len(nets) else 0.0
     n_nets = len(networks[["model", "sizes", "eta", "init_seed", "order_seed"]].drop_duplicates())
     hidden = sizes.split("-")[1:-1]
     lines = [
@@ -618,22 +670,26 @@ def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.Dat
         "`value [95% interval]`, the interval a bootstrap that resamples init seeds and order "
         "seeds (pairs share networks, so pairs are never resampled). 'Untrained' is the same "
         "statistic for the same pairs' own initialisations, rebuilt from their seeds and "
-        "measured the same way (aligned by the same method): the null every number is read "
-        f"against. An interval needs at least {MIN_UNITS} init and {MIN_UNITS} order seeds; "
-        f"with fewer it reads '{NO_INTERVAL}'._",
+        "measured the same way (aligned by the same method): the null a number is read "
+        "against, where it has one (how far a network moved from its init, and the split of a "
+        "difference into the inits' part and training's, are measured against the init itself). "
+        "Whether a value differs from its null is read from the interval of their paired "
+        "difference. An interval needs at least "
+        f"{MIN_UNITS} seeds in each factor that varies (or {MIN_UNITS} networks where seeds are "
+        f"not crossed); with fewer it reads '{NO_INTERVAL}'._",
         "",
         "**The question.** Train the same network twice on the same data: the two end with very "
         "different weights and biases. Why, and how different are they really?",
         "",
         f"**This run.** {n_nets} networks in all; the prose speaks of the `{model}` model "
-        f"({sizes}) at eta {_f(eta, 2)} after {epochs} epochs, over the "
-        f"{KIND_PAIRS[kind]} ({_seeds_phrase(s, cell, kind)}). The other pair kinds are in the "
-        "tables; no number averages over kinds.",
+        f"({sizes}) at eta {_f(eta, 2)} (the best mean validation accuracy) after {epochs} "
+        f"epochs, over the {KIND_PAIRS[kind]} ({_seeds_phrase(s, cell, kind)}). The other pair "
+        "kinds are in the tables; no number averages over kinds.",
         "",
         *_far_apart(s, cell, kind, nets),
         *_symmetry(s, cell, kind, hidden),
-        *_data_sees(s, cell, kind, nets),
-        *_inherited(s, cell, kind, contrast),
+        *_data_sees(s, cell, kind, nets, lmbda),
+        *_inherited(s, cell, kind, contrast, init),
         *_shared(s, cell, kind),
         *_barriers(s, cell, kind, methods),
         *_in_short(s, cell, kind, contrast),

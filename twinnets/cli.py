@@ -84,6 +84,7 @@ COMPARE_KEYS = {
     "training_part": "training_part_signed",
     "cross_term": "cross_term_signed",
     "preactivation_relative_distance": "preactivation_relative_signed",
+    "raw_preactivation_relative_distance": "preactivation_relative_raw",
     "null_preactivation_relative_distance": "null_preactivation_relative_signed",
     "cka": "cka_linear",
     "null_cka": "null_cka_linear",
@@ -112,8 +113,9 @@ COMPARE_KEYS = {
 COMPARE_SHARES = {
     "symmetry_share": ("distance_signed", 2, "distance_all", True),
     "null_symmetry_share": ("null_distance_signed", 2, "null_distance_all", True),
-    "training_share": ("init_part_signed", 2, "distance_signed", True),
+    "training_net_share": ("init_part_signed", 2, "distance_signed", True),
     "dead_pixel_share": ("distance_weight1_dead", 2, "distance_all", False),
+    "null_dead_pixel_share": ("null_distance_weight1_dead", 2, "null_distance_all", False),
     "unseen_share": ("unseen_sq_weight1_signed", 1, "distance_weight1_signed", False),
     "null_unseen_share": (
         "null_unseen_sq_weight1_signed",
@@ -131,6 +133,11 @@ def compare_metrics(row) -> dict[str, object]:
         whole = float(row[denominator]) ** 2
         share = float(row[numerator]) ** power / whole if whole > 0 else float("nan")
         metrics[key] = 1.0 - share if complement else share
+    both, errors = float(row["errors_both"]), float(row["errors_mean"])
+    metrics["errors_shared"] = both / errors if errors > 0 else float("nan")
+    metrics["independent_errors_shared"] = (
+        float(row["independent_errors_both"]) / errors if errors > 0 else float("nan")
+    )
     metrics["barrier_aligned_method"] = row["barrier_aligned_method"]
     metrics["unseen_directions"] = int(row["unseen_directions"])
     return metrics

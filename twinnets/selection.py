@@ -35,11 +35,14 @@ def headline_model(networks: pd.DataFrame) -> str:
 
 
 def headline_cell(networks: pd.DataFrame) -> tuple[str, str, float, int]:
-    """The (model, sizes, eta, epochs) the prose speaks of: the MLP, longest training, best eta."""
+    """The (model, sizes, eta, epochs) the prose speaks of: the MLP, longest training, and
+    the eta with the best mean validation accuracy (chosen on validation images, so the
+    test accuracy it quotes is not picked for being high)."""
     model = headline_model(networks)
     mine = networks[networks.model == model]
     last = mine[mine.epochs == mine.epochs.max()]
-    best = last.groupby(["sizes", "eta"]).test_accuracy.mean().idxmax()
+    score = "validation_accuracy" if "validation_accuracy" in last else "test_accuracy"
+    best = last.groupby(["sizes", "eta"])[score].mean().idxmax()
     return model, best[0], float(best[1]), int(mine.epochs.max())
 
 

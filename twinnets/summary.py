@@ -47,14 +47,23 @@ GROUP_KEYS = ["model", "family", "sizes", "eta", "epochs", "init", "lmbda"]
 NETWORKS_KIND = "networks"
 
 
+INF = float("inf")
+#: The ranges an interval is clipped to: a rate or share, a non-negative size.
+UNIT = (0.0, 1.0)
+POSITIVE = (0.0, INF)
+
+
 @dataclass(frozen=True)
 class Statistic:
     """How one quoted number is computed from a kind's rows.
 
-    ``mean``: the mean of column ``terms[0][0]``. ``share``: sum of the numerator
-    terms over sum of the denominator term, each ``(column, power)``; ``complement``:
-    1 - that share. ``null``: the same statistic on the ``null_`` columns exists.
-    ``baseline``: a column averaged alongside (e.g. independent-errors agreement).
+    ``terms`` are ``(column, power)``. ``mean``: the mean of the first term; ``rms``:
+    the root of the mean of its square (so that quoted norms add up as their squares
+    do); ``share``: the sum of the first term over the sum of the second;
+    ``complement``: 1 - that share. ``null``: the same statistic on the ``null_``
+    columns exists. ``baseline``: the same statistic on other columns (e.g. what
+    independent errors would give). ``bounds``: the values the statistic can take,
+    to which its interval is clipped.
     """
 
     name: str
@@ -63,15 +72,16 @@ class Statistic:
     null: bool = True
     table: str = "pairs"
     barrier: bool = False
-    baseline: str | None = None
+    baseline: tuple[tuple[str, int], ...] | None = None
+    bounds: tuple[float, float] = (-INF, INF)
 
     def columns(self, prefix: str = "") -> list[str]:
         return [prefix + column for column, _ in self.terms]
 
     def available(self, frame: pd.DataFrame) -> bool:
-        return all(c in frame for c in self.columns()) and (
-            not self.null or all(c in frame for c in self.columns("null_"))
-        )
+        needed = self.columns() + (self.columns("null_") if self.null else [])
+        needed += [column for column, _ in self.baseline or ()]
+        return all(c in frame for c in needed)
 
     def parts(self, frame: pd.DataFrame, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
         """(numerator, denominator) per row: the weighted sums of these give the statistic."""
@@ -80,64 +90,82 @@ class Statistic:
         ]
         if self.kind == "mean":
             return values[0], np.ones(len(frame))
+        if self.kind == "rms":
+            return values[0] ** 2, np.ones(len(frame))
         return values[0], values[1]
 
     def finish(self, ratio: np.ndarray) -> np.ndarray:
+        if self.kind == "rms":
+            return np.sqrt(ratio)
         return 1.0 - ratio if self.kind == "complement" else ratio
+
+    def baseline_statistic(self) -> Statistic | None:
+        if self.baseline is None:
+            return None
+        return Statistic(f"{self.name}_baseline", self.kind, self.baseline, null=False)
 
 
 def _mean(name: str, column: str | None = None, **kw) -> Statistic:
     return Statistic(name, "mean", ((column or name, 1),), **kw)
 
 
+def _rms(name: str, column: str, **kw) -> Statistic:
+    return Statistic(name, "rms", ((column, 1),), bounds=POSITIVE, **kw)
+
+
 STATISTICS: tuple[Statistic, ...] = (
-    _mean("relative_all"),
-    _mean("cosine_all"),
-    _mean("relative_signed"),
-    _mean("relative_permutation"),
-    _mean("relative_activation"),
-    Statistic("symmetry_share", "complement", (("distance_signed", 2), ("distance_all", 2))),
-    _mean("flips_signed"),
-    Statistic("dead_share", "share", (("distance_weight1_dead", 2), ("distance_all", 2))),
-    Statistic("gauge_share", "share", (("gauge_sq", 1), ("distance_all", 2))),
-    Statistic("unseen_share_raw", "share", (("unseen_sq_weight1_raw", 1), ("distance_weight1", 2))),
-    Statistic(
-        "unseen_share", "share", (("unseen_sq_weight1_signed", 1), ("distance_weight1_signed", 2))
-    ),
-    _mean("preactivation_relative_raw"),
-    _mean("preactivation_relative_signed"),
-    _mean("init_part", "init_part_signed", null=False),
-    _mean("training_part", "training_part_signed", null=False),
+    _mean("relative_all", bounds=POSITIVE),
+    _mean("cosine_all", bounds=(-1.0, 1.0)),
+    _mean("relative_signed", bounds=POSITIVE),
+    _mean("relative_permutation", bounds=POSITIVE),
+    _mean("relative_activation", bounds=POSITIVE),
+    Statistic("symmetry_share", "complement", (("distance_signed", 2), ("distance_all", 2)),
+              bounds=(-INF, 1.0)),
+    _mean("flips_signed", bounds=POSITIVE),
+    Statistic("dead_share", "share", (("distance_weight1_dead", 2), ("distance_all", 2)),
+              bounds=UNIT),
+    Statistic("gauge_share", "share", (("gauge_sq", 1), ("distance_all", 2)), bounds=UNIT),
+    Statistic("unseen_share_raw", "share",
+              (("unseen_sq_weight1_raw", 1), ("distance_weight1", 2)), bounds=UNIT),
+    Statistic("unseen_share", "share",
+              (("unseen_sq_weight1_signed", 1), ("distance_weight1_signed", 2)), bounds=UNIT),
+    _mean("preactivation_relative_raw", bounds=POSITIVE),
+    _mean("preactivation_relative_signed", bounds=POSITIVE),
+    # the decomposition, quoted as root-mean-square norms and a mean cross term, so that
+    # rms(d)^2 = rms(d_init)^2 + rms(d_train)^2 + 2 mean(cross) holds exactly
+    _rms("init_part", "init_part_signed", null=False),
+    _rms("training_part", "training_part_signed", null=False),
     _mean("cross_term", "cross_term_signed", null=False),
-    _mean("distance_signed"),
-    Statistic(
-        "training_share", "complement", (("init_part_signed", 2), ("distance_signed", 2)), False
-    ),
-    _mean("init_part_raw", null=False),
-    _mean("training_part_raw", null=False),
+    _rms("distance_signed", "distance_signed"),
+    Statistic("training_share", "complement", (("init_part_signed", 2), ("distance_signed", 2)),
+              null=False, bounds=(-INF, 1.0)),
+    _rms("init_part_raw", "init_part_raw", null=False),
+    _rms("training_part_raw", "training_part_raw", null=False),
     _mean("cross_term_raw", null=False),
-    Statistic(
-        "training_share_raw", "complement", (("init_part_raw", 2), ("distance_all", 2)), False
-    ),
-    _mean("cka_linear"),
-    _mean("cka_debiased"),
-    _mean("matched_corr_mean"),
-    _mean("matched_corr_share_above_0_9"),
-    _mean("agreement", baseline="independent_agreement"),
-    _mean("a_errors_shared", baseline="independent_a_errors_shared"),
-    _mean("tv_distance"),
+    _rms("distance_all", "distance_all"),
+    Statistic("training_share_raw", "complement", (("init_part_raw", 2), ("distance_all", 2)),
+              null=False, bounds=(-INF, 1.0)),
+    _mean("cka_linear", bounds=UNIT),
+    _mean("cka_debiased", bounds=(-1.0, 1.0)),
+    _mean("matched_corr_mean", bounds=(-1.0, 1.0)),
+    _mean("matched_corr_share_above_0_9", bounds=UNIT),
+    _mean("agreement", baseline=(("independent_agreement", 1),), bounds=UNIT),
+    # errors both networks make, over the mean of their error counts: symmetric in A and B
+    Statistic("errors_shared", "share", (("errors_both", 1), ("errors_mean", 1)),
+              baseline=(("independent_errors_both", 1), ("errors_mean", 1)), bounds=UNIT),
+    _mean("tv_distance", bounds=UNIT),
     *(
-        _mean(f"{prefix}_{curve}_{name}", barrier=True)
+        _mean(f"{prefix}_{curve}_{name}", barrier=True, bounds=POSITIVE)
         for prefix in ("barrier", "endpoint")
         for curve in ("test_error", "train_cost")
         for name in ("raw", "aligned")
     ),
-    _mean("test_accuracy", table="networks"),
-    _mean("relative_from_init", table="networks", null=False),
-    _mean("cosine_to_init", table="networks", null=False),
-    _mean("relative_to_minimiser", table="networks", null=False),
-    _mean("minimiser_bound", table="networks", null=False),
-)
+    _mean("test_accuracy", table="networks", bounds=UNIT),
+    _mean("relative_from_init", table="networks", null=False, bounds=POSITIVE),
+    _mean("cosine_to_init", table="networks", null=False, bounds=(-1.0, 1.0)),
+    _mean("relative_to_minimiser", table="networks", null=False, bounds=POSITIVE),
+    _mean("minimiser_bound", table="networks", null=False, bounds=POSITIVE),
+)  # fmt: skip
 BY_NAME = {s.name: s for s in STATISTICS}
 
 
@@ -155,11 +183,17 @@ class Design:
 
     @classmethod
     def of(cls, networks: Sequence[tuple[int, int]]) -> Design:
-        """Crossed when the networks are every init seed with every order seed."""
+        """Crossed (init and order seeds resampled apart) unless the grid is paired.
+
+        A paired grid, where each init seed goes with exactly one order seed and vice
+        versa, resamples its networks. A crossed grid with a network missing stays
+        crossed: the missing network simply forms no pairs.
+        """
         nets = tuple(sorted(set(networks)))
         inits = tuple(sorted({i for i, _ in nets}))
         orders = tuple(sorted({o for _, o in nets}))
-        return cls(len(nets) == len(inits) * len(orders), inits, orders, nets)
+        paired = len(nets) == len(inits) == len(orders) and len(nets) > 1
+        return cls(not paired, inits, orders, nets)
 
     def counts(self, n_boot: int, rng: np.random.Generator) -> list[tuple[dict, np.ndarray]]:
         """Per factor: (unit -> column, multiplicities (n_boot, n_units)), row 0 all ones."""
@@ -221,9 +255,13 @@ def weighted(weights: np.ndarray, numerator: np.ndarray, denominator: np.ndarray
 
 
 def interval(
-    replicates: np.ndarray, n_units: int, level: float = LEVEL
+    replicates: np.ndarray,
+    n_units: int,
+    bounds: tuple[float, float] = (-INF, INF),
+    level: float = LEVEL,
 ) -> tuple[float, float, int]:
-    """``value +- t(n - 1) sqrt(n / (n - 1)) sd`` of the replicates (row 0: the sample).
+    """``value +- t(n - 1) sqrt(n / (n - 1)) sd`` of the replicates (row 0: the sample),
+    clipped to the values the statistic can take.
 
     NaN when fewer than two replicates are usable or fewer than MIN_UNITS seeds vary: with
     two init and two order seeds, every replicate that keeps a pair whose seeds both
@@ -235,7 +273,8 @@ def interval(
         return float("nan"), float("nan"), len(reps)
     half = stats.t.ppf(0.5 + level / 2, n_units - 1) * np.sqrt(n_units / (n_units - 1))
     half *= float(np.std(reps, ddof=1))
-    return float(replicates[0] - half), float(replicates[0] + half), len(reps)
+    low, high = np.clip([replicates[0] - half, replicates[0] + half], *bounds)
+    return float(low), float(high), len(reps)
 
 
 # --------------------------------------------------------------------------- summary
@@ -244,25 +283,40 @@ def interval(
 def _rows_for(
     stat: Statistic, frame: pd.DataFrame, weights: np.ndarray, n_units: int
 ) -> dict[str, object]:
+    """The statistic, its null and baseline, each with an interval, and the paired
+    differences value - null and value - baseline (same replicates, so the seeds'
+    shared variation cancels: these decide whether a value differs from its null)."""
     rows = frame
     if stat.barrier:
         keep = frame.barrier_computed.to_numpy(bool)
         rows, weights = frame[keep], weights[:, keep]
-    out: dict[str, object] = {"statistic": stat.name, "n": len(rows)}
-    if len(rows) == 0:
+    variants: dict[str, tuple[Statistic, str]] = {"value": (stat, "")}
+    if stat.null:
+        variants["null"] = (stat, "null_")
+    baseline = stat.baseline_statistic()
+    if baseline is not None:
+        variants["baseline"] = (baseline, "")
+    parts = {label: s.parts(rows, prefix) for label, (s, prefix) in variants.items()}
+    finite = np.ones(len(rows), bool)  # the same pairs for the value and its null
+    for numerator, denominator in parts.values():
+        finite &= np.isfinite(numerator) & np.isfinite(denominator)
+    out: dict[str, object] = {"statistic": stat.name, "n": int(finite.sum())}
+    if not finite.any():
         return out
-    for prefix, label in (("", "value"), ("null_", "null")):
-        if prefix and not stat.null:
-            continue
-        reps = stat.finish(weighted(weights, *stat.parts(rows, prefix)))
-        low, high, n_valid = interval(reps, n_units)
-        out.update({label: float(reps[0]), f"{label}_low": low, f"{label}_high": high})
-        if not prefix:
+    reps = {}
+    for label, (s, _) in variants.items():
+        numerator, denominator = parts[label]
+        reps[label] = s.finish(weighted(weights[:, finite], numerator[finite], denominator[finite]))
+        low, high, n_valid = interval(reps[label], n_units, stat.bounds)
+        out.update({label: float(reps[label][0]), f"{label}_low": low, f"{label}_high": high})
+        if label == "value":
             out["n_boot"] = n_valid
-    if stat.baseline:
-        base = weighted(weights, rows[stat.baseline].to_numpy(np.float64), np.ones(len(rows)))
-        low, high, _ = interval(base, n_units)
-        out.update({"baseline": float(base[0]), "baseline_low": low, "baseline_high": high})
+    for label, other in (("diff", "null"), ("diff_baseline", "baseline")):
+        if other in reps:
+            low, high, _ = interval(reps["value"] - reps[other], n_units)
+            out.update(
+                {label: out["value"] - out[other], f"{label}_low": low, f"{label}_high": high}
+            )
     return out
 
 

@@ -264,6 +264,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from twinnets.network import COSTS, DTYPES, INITS  # the one home of these names
+
     parser = argparse.ArgumentParser(
         prog="twinnets",
         description="Train Nielsen's MNIST network reproducibly and compare trained networks.",
@@ -305,15 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, default=30, help="total epochs to train (default 30)")
     tr.add_argument("--init-seed", type=int, default=0, help="seed of the initial parameters")
     tr.add_argument("--order-seed", type=int, default=0, help="seed of the mini-batch order")
-    tr.add_argument("--cost", choices=("quadratic", "cross-entropy"), default="quadratic")
+    tr.add_argument("--cost", choices=COSTS, default="quadratic")
     tr.add_argument("--lmbda", type=float, default=0.0, help="L2 regularisation lambda (default 0)")
     tr.add_argument(
         "--init",
-        choices=("nielsen", "scaled"),
+        choices=INITS,
         default="nielsen",
         help="weights N(0,1) (nielsen) or N(0,1/n_in) (scaled)",
     )
-    tr.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    tr.add_argument("--dtype", choices=DTYPES, default="float64")
     tr.add_argument(
         "--n-train",
         type=int,

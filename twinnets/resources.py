@@ -6,7 +6,7 @@ blocks others. So the workflow's rules do not ask for constants: every value her
 computed from what the job does (network size, training-set size, epochs trained,
 number of networks and pairs compared), with the cost per unit of work measured on the
 reference machine (a 2-core VM, one BLAS thread, float64; see ``tests/test_resources.py``
-and ``docs/cluster-section.md``), then multiplied by a safety factor for slower or busier
+and the README's cluster section), then multiplied by a safety factor for slower or busier
 nodes, plus a fixed allowance for what every job pays whatever its size. A retried job
 (``attempt`` 2, 3, ...) asks for ``attempt`` times as much, so a job killed for time or
 memory gets through on its retry.

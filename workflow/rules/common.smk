@@ -1,10 +1,11 @@
 from snakemake.utils import validate
 
 from twinnets import grid, imported
-from twinnets.mnist import FILES as MNIST_FILES
+from twinnets.mnist import DEFAULT_MIRRORS, FILES as MNIST_FILES
 from twinnets.codehash import source_hash
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+config["mnist"].setdefault("mirrors", list(DEFAULT_MIRRORS))
 grid.check_config(config)
 imported.check_config(config)
 

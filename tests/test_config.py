@@ -1,0 +1,70 @@
+"""One home per fact: the config schema, its documentation and the package agree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from twinnets import interop, network
+from twinnets.mnist import DEFAULT_MIRRORS
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def schema_keys(node: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
+    """Every key of the schema as a dotted path (``[]`` for the items of a list)."""
+    for key, value in node.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        yield path, value
+        yield from schema_keys(value, path + ".")
+        items = value.get("items")
+        if isinstance(items, dict):
+            yield from schema_keys(items, path + "[].")
+
+
+def test_config_readme_documents_every_schema_key():
+    readme = (ROOT / "config" / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    missing = []
+    for path, _ in schema_keys(SCHEMA):
+        parent, _, leaf = path.rpartition(".")
+        documented = any(f"`{path}`" in row for row in rows) or any(
+            f"`{parent}.{leaf}`" in row or (f"`{parent}." in row and f"`.{leaf}`" in row)
+            for row in rows
+        )
+        if not documented:
+            missing.append(path)
+    assert not missing, f"config/README.md does not document {missing}"
+
+
+@pytest.mark.parametrize(
+    ("key", "names"),
+    [
+        ("model", network.MODELS), ("cost", network.COSTS), ("init", network.INITS),
+        ("dtype", network.DTYPES), ("l2", network.L2_TARGETS), ("schedule", network.SCHEDULES),
+    ],
+)  # fmt: skip
+def test_schema_enums_are_the_package_names(key, names):
+    enums = [value["enum"] for path, value in schema_keys(SCHEMA)
+             if path.rpartition(".")[2] == key and "enum" in value]  # fmt: skip
+    assert enums, f"the schema has no enum for {key}"
+    for enum in enums:
+        assert tuple(enum) == tuple(names)
+
+
+def test_import_formats_and_activations_are_the_package_names():
+    imported = dict(schema_keys(SCHEMA))
+    assert tuple(imported["imported[].format"]["enum"]) == ("auto", *interop.FORMATS)
+    assert tuple(imported["imported[].activation"]["enum"]) == tuple(interop.ACTIVATIONS)
+
+
+def test_the_mirror_list_lives_in_the_package_only():
+    mirrors = dict(schema_keys(SCHEMA))["mnist.mirrors"]
+    assert "default" not in mirrors  # the workflow fills in twinnets.mnist.DEFAULT_MIRRORS
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert "mirrors" not in config.get("mnist", {})
+    assert DEFAULT_MIRRORS and all("://" in m for m in DEFAULT_MIRRORS)

@@ -264,15 +264,18 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from twinnets.network import COSTS, DTYPES, INITS  # the one home of these names
-
     parser = argparse.ArgumentParser(
         prog="twinnets",
         description="Train Nielsen's MNIST network reproducibly and compare trained networks.",
     )
     parser.add_argument("--version", action="version", version=f"twinnets {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_fetch, _add_train, _add_compare, _add_import, _add_export):
+        add(sub)
+    return parser
 
+
+def _add_fetch(sub: argparse._SubParsersAction) -> None:
     fetch = sub.add_parser(
         "fetch-mnist",
         help="download and verify the four MNIST files",
@@ -291,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, help="seconds per download (default 30)"
     )
     fetch.set_defaults(func=_fetch)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from twinnets.network import COSTS, DTYPES, INITS  # the one home of these names
 
     tr = sub.add_parser(
         "train",
@@ -331,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, metavar="DUMP.parquet", help="where to write the dump")
     tr.set_defaults(func=_train)
 
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
     cmp = sub.add_parser(
         "compare",
         help="how different two trained networks really are",
@@ -354,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
     cmp.set_defaults(func=_compare)
 
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser(
         "import",
         help="convert a network from Nielsen's code, PyTorch or NumPy into a dump",
@@ -376,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.set_defaults(func=_import)
 
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
     exp = sub.add_parser(
         "export",
         help="write a dump's network for PyTorch, NumPy or Nielsen's code",
@@ -386,7 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True, metavar="FILE", help="where to write the network")
     exp.add_argument("--format", choices=FORMATS, required=True)
     exp.set_defaults(func=_export)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from twinnets import __version__
 from twinnets._io import atomic_write
+from twinnets.kernels import LEGACY_ARITHMETIC_VERSION
 from twinnets.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
 
 METADATA_KEY = b"twinnets"
@@ -85,6 +86,8 @@ def provenance(network: TrainedNetwork, data_sha256: dict[str, str]) -> dict[str
         **network.config.to_dict(),
         "data_sha256": dict(sorted(data_sha256.items())),
         "metrics": [dataclasses.asdict(m) for m in network.metrics],
+        # the trainer's arithmetic (twinnets.kernels): resuming needs the same
+        "arithmetic": network.arithmetic,
         "twinnets_version": __version__,
         "numpy_version": np.__version__,
         "git_commit": git_commit(),
@@ -187,4 +190,6 @@ def read_dump(path: str | os.PathLike) -> Dump:
     except (KeyError, TypeError, ValueError) as exc:
         raise DumpError(f"{path}: incomplete twinnets metadata ({exc})") from exc
     params = params_from_table(table, config.sizes, path).astype(config.dtype)
-    return Dump(path, TrainedNetwork(config, params, metrics), meta)
+    # dumps from before the key was recorded came from the dense NumPy trainer
+    arithmetic = meta.get("arithmetic", LEGACY_ARITHMETIC_VERSION)
+    return Dump(path, TrainedNetwork(config, params, metrics, arithmetic), meta)

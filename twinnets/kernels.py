@@ -299,8 +299,8 @@ def sgd_epoch(
     delta = np.zeros(width, dtype)
     delta0 = np.zeros(stride, dtype)  # the first layer's, zero beyond n1
     prev = np.zeros(width, dtype)
-    touched = np.zeros(n_in0, np.bool_)
-    touched_list = np.zeros(n_in0, np.int64)
+    touched = np.zeros(n_in0, np.int64)
+    touched_list = np.zeros(n_in0 + 1, np.int64)  # one spare: the branch-free append
     w0 = woff[0]
     n_batches = (order.shape[0] + batch_size - 1) // batch_size
     for batch in range(n_batches):
@@ -362,12 +362,11 @@ def sgd_epoch(
                 delta0[j] = delta[j]
             p0 = indptr[i]
             p1 = indptr[i + 1]
-            for p in range(p0, p1):
+            for p in range(p0, p1):  # branch-free: the list grows only for a new column
                 k = indices[p]
-                if not touched[k]:
-                    touched[k] = True
-                    touched_list[n_touched] = k
-                    n_touched += 1
+                touched_list[n_touched] = k
+                n_touched += 1 - touched[k]
+                touched[k] = 1
             for jb in range(0, stride, LANES):
                 d0 = delta0[jb]
                 d1 = delta0[jb + 1]
@@ -447,7 +446,7 @@ def sgd_epoch(
                 grad[q] = 0.0
         for t in range(n_touched):
             k = touched_list[t]
-            touched[k] = False
+            touched[k] = 0
             base = w0 + k * stride
             for q in range(base, base + stride, LANES):
                 t = theta[q : q + LANES]

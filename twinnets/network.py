@@ -304,14 +304,23 @@ class SparseImages:
         return len(self.indptr) - 1
 
 
-def sparse_images(pixels: np.ndarray) -> SparseImages:
-    """The CSR form of uint8 ``pixels`` (n, 784), built once per data set."""
-    mask = pixels != 0
-    counts = mask.sum(axis=1)
+def sparse_images(pixels: np.ndarray, chunk: int = 5_000) -> SparseImages:
+    """The CSR form of uint8 ``pixels`` (n, 784), built once per data set.
+
+    A chunk of images at a time, so the temporary index arrays stay small.
+    """
+    counts = np.count_nonzero(pixels, axis=1)
     indptr = np.zeros(len(pixels) + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    indices = np.nonzero(mask)[1].astype(np.uint16)  # row-major: ascending per image
-    return SparseImages(indptr, indices, np.ascontiguousarray(pixels[mask], np.uint8))
+    indices = np.empty(indptr[-1], np.uint16)
+    values = np.empty(indptr[-1], np.uint8)
+    for start in range(0, len(pixels), chunk):
+        rows = pixels[start : start + chunk]
+        lo, hi = indptr[start], indptr[start + len(rows)]
+        flat = np.flatnonzero(rows)  # row-major: ascending pixel index within each image
+        indices[lo:hi] = flat % rows.shape[1]
+        values[lo:hi] = rows.ravel()[flat]
+    return SparseImages(indptr, indices, values)
 
 
 @dataclass(frozen=True)

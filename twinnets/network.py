@@ -564,6 +564,7 @@ def train_block(
     resume: Sequence[TrainedNetwork] | None = None,
     on_epoch: Callable[[int, EpochMetrics], None] | None = None,
     threads: int = 1,
+    sets: EvalSets | None = None,
 ) -> list[TrainedNetwork]:
     """Train networks that share every setting but their seeds, on ``threads`` threads.
 
@@ -571,7 +572,8 @@ def train_block(
     flat parameters; members run side by side on a thread pool (the kernels release the
     GIL), so member k's bits are those of ``train(configs[k])`` whatever the block or the
     thread count. ``resume[k]`` continues member k from an earlier checkpoint of the same
-    network; all members must resume from the same number of epochs.
+    network; all members must resume from the same number of epochs. ``sets``, the
+    data's sparse form (``EvalSets.of(data, n_train)``), is built when not given.
     """
     check_batchable(configs)
     config = configs[0]
@@ -589,7 +591,7 @@ def train_block(
             for c, r in zip(configs, resume, strict=True)
         ]
     layout = KernelLayout.of(config.sizes)
-    sets = EvalSets.of(data, config.n_train)
+    sets = sets or EvalSets.of(data, config.n_train)
     thetas = [layout.pack(m.params) for m in members]
 
     def run(k: int, epoch: int) -> EpochMetrics:

@@ -1,8 +1,12 @@
-"""Nielsen's network (``network.py``, with ``network2.py``'s options), vectorised.
+"""Nielsen's network (``network.py``, with ``network2.py``'s options): the model's home.
 
 The arithmetic follows the book exactly: sigmoid in every layer, mini-batch SGD
-with ``w <- (1 - eta*lmbda/n) w - (eta/m) * sum of dC/dw`` and N(0, 1) init. Only
-the loop over a mini-batch's samples became matrix products.
+with ``w <- (1 - eta*lmbda/n) w - (eta/m) * sum of dC/dw`` and N(0, 1) init. The
+trainer runs it sample by sample in compiled kernels over each image's non-zero
+pixels (``twinnets.kernels``, which fixes every operation's order, so the bits are
+the same on every machine); this module holds the settings, the parameters, the
+protocol, the data's sparse form and the training loop. The dense NumPy functions
+(``output_logits``, ``split_logits``, ``feedforward``, ...) serve the analysis.
 
 Randomness protocol (documented in the README, so anyone can rebuild a network):
 
@@ -14,7 +18,8 @@ Randomness protocol (documented in the README, so anyone can rebuild a network):
   ``numpy.random.default_rng([order_seed, k]).permutation(n_train)``; mini-batches
   are consecutive slices of that order.
 
-Because epoch k's order depends only on (order_seed, k), training resumes exactly.
+Because epoch k's order depends only on (order_seed, k), training resumes exactly, from
+a dump of the same arithmetic (``kernels.ARITHMETIC_VERSION``).
 """
 
 from __future__ import annotations

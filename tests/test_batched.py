@@ -30,6 +30,7 @@ CONFIGS = {
         schedule="1/t",
         tau=100.0,
     ),
+    "linear": TrainConfig(sizes=(784, 10), model="linear", eta=0.05, n_train=N_TRAIN, epochs=2),
 }
 
 

@@ -36,8 +36,10 @@ Images are held sparse (CSR): per image the ascending indices of its non-zero pi
 network's dtype (``mnist.scale_pixels``), so 3 bytes per non-zero pixel.
 
 Parameters are held in one flat vector per network ("kernel layout"): per layer the
-weights then the biases; the first layer's weights transposed, (n_in, n_out), so that
-a pixel's column is contiguous; deeper layers (n_out, n_in) as in ``Params``.
+weights then the biases; the first layer's weights transposed, (n_in, stride) with
+``stride`` the layer's width rounded up to a multiple of ``LANES`` (the padding is
+zeros and stays zero), so that a pixel's column is contiguous; deeper layers
+(n_out, n_in) as in ``Params``.
 
 Compiled code is cached (``cache=True``): in ``__pycache__`` beside this file, or,
 where that is read-only, numba's user-wide cache folder (``NUMBA_CACHE_DIR`` overrides
@@ -49,16 +51,18 @@ from __future__ import annotations
 import math
 import os
 
-# LLVM's superword (SLP) vectoriser turns the written-out 16-lane loops below into
-# vector instructions; numba leaves it off by default. It never reassociates or
-# contracts (no fastmath), so it changes the speed, not the bits.
+# LLVM's superword (SLP) vectoriser turns the written-out 16- and 32-lane loops below
+# into vector instructions; numba leaves it off by default. It never reassociates or
+# contracts (no fastmath), so it changes the speed, not the bits. (It takes effect if
+# nothing in the process compiled with numba before this import; otherwise the kernels
+# are slower, with the same results.)
 os.environ.setdefault("NUMBA_SLP_VECTORIZE", "1")
 
 import numba
 import numpy as np
 from numba import njit
 
-numba.config.SLP_VECTORIZE = int(os.environ["NUMBA_SLP_VECTORIZE"])
+numba.config.SLP_VECTORIZE = 0 if os.environ["NUMBA_SLP_VECTORIZE"] in ("", "0") else 1
 
 #: The arithmetic this module defines; recorded in every dump and checked on resume.
 ARITHMETIC_VERSION = "sparse-1"

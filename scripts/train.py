@@ -15,6 +15,7 @@ with job(sm):
         mnist_dir=Path(sm.input.mnist[0]).parent,
         outs=list(sm.output),
         resume=list(sm.input.resume) or None,
+        threads=sm.threads,
         on_epoch=lambda k, m: print(
             f"init_seed={configs[k].init_seed} order_seed={configs[k].order_seed}  "
             f"{format_epoch(m)}",

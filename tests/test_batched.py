@@ -1,4 +1,4 @@
-"""Training many networks in one process gives each one's bits exactly."""
+"""Training many networks in one process, on any number of threads, gives each one's bits."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ CONFIGS = {
         schedule="1/t",
         tau=100.0,
     ),
+    "linear": TrainConfig(sizes=(784, 10), model="linear", eta=0.05, n_train=N_TRAIN, epochs=2),
 }
 
 
@@ -65,3 +66,14 @@ def test_resuming_a_batch_is_bitwise(data):
 def test_members_must_share_all_but_the_seeds(data):
     with pytest.raises(ValueError, match="share every setting but the seeds"):
         train_batched([CONFIGS["mlp"], dataclasses.replace(CONFIGS["mlp"], eta=1.0)], data)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_same_bits_whatever_the_thread_count(data, dtype):
+    base = dataclasses.replace(CONFIGS["deep-l2"], dtype=dtype)
+    configs = [dataclasses.replace(base, init_seed=s, order_seed=s + 1) for s in range(3)]
+    one, two = (train_batched(configs, data, threads=t) for t in (1, 2))
+    for a, b in zip(one, two, strict=True):
+        assert flatten(a.params).tobytes() == flatten(b.params).tobytes()
+        assert a.metrics == [dataclasses.replace(m, seconds=a_m.seconds) for m, a_m in
+                             zip(b.metrics, a.metrics, strict=True)]  # fmt: skip

@@ -25,13 +25,15 @@ def train_checkpoints(
     outs: Sequence[str | os.PathLike],
     resume: Sequence[str | os.PathLike] | None = None,
     on_epoch: Callable[[int, EpochMetrics], None] | None = None,
+    threads: int = 1,
 ) -> list[TrainedNetwork]:
     """Train ``configs`` together (continuing the dumps ``resume``) and dump each to ``outs``.
 
     The networks share every setting but their seeds (``twinnets.batched``); each one's
     dump is bitwise that of training it alone and straight, so checkpoints can be
     added to a grid later, and networks grouped into jobs any way, at no cost in bits.
-    ``on_epoch(k, metrics)`` reports network k's epochs.
+    ``on_epoch(k, metrics)`` reports network k's epochs; ``threads`` run the networks side
+    by side (their bits do not depend on it).
     """
     if len(outs) != len(configs) or (resume and len(resume) != len(configs)):
         raise ValueError(
@@ -40,7 +42,7 @@ def train_checkpoints(
         )
     data = load_mnist(mnist_dir, n_train=configs[0].n_train)
     start = [read_dump(path).network for path in resume] if resume else None
-    networks = train_batched(configs, data, resume=start, on_epoch=on_epoch)
+    networks = train_batched(configs, data, resume=start, on_epoch=on_epoch, threads=threads)
     for network, out in zip(networks, outs, strict=True):
         write_dump(out, network, data.sha256)
     return networks

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from twinnets import __version__
 from twinnets._io import atomic_write
+from twinnets.kernels import LEGACY_ARITHMETIC_VERSION
 from twinnets.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
 
 METADATA_KEY = b"twinnets"
@@ -96,6 +97,8 @@ def provenance(network: TrainedNetwork, data_sha256: dict[str, str]) -> dict[str
         **network.config.to_dict(),
         "data_sha256": dict(sorted(data_sha256.items())),
         "metrics": [dataclasses.asdict(m) for m in network.metrics],
+        # the trainer's arithmetic (twinnets.kernels): resuming needs the same
+        "arithmetic": network.arithmetic,
         "twinnets_version": __version__,
         "numpy_version": np.__version__,
         "git_commit": git_commit(),
@@ -306,4 +309,6 @@ def read_dump(path: str | os.PathLike) -> Dump:
         raise DumpError(f"{path}: incomplete twinnets metadata ({exc})") from exc
     table = conform_table(table, path, config.dtype)
     params = params_from_table(table, config.sizes, path).astype(config.dtype)
-    return Dump(path, TrainedNetwork(config, params, metrics), meta)
+    # dumps from before the key was recorded came from the dense NumPy trainer
+    arithmetic = meta.get("arithmetic", LEGACY_ARITHMETIC_VERSION)
+    return Dump(path, TrainedNetwork(config, params, metrics, arithmetic), meta)

@@ -1,8 +1,12 @@
-"""Nielsen's network (``network.py``, with ``network2.py``'s options), vectorised.
+"""Nielsen's network (``network.py``, with ``network2.py``'s options): the model's home.
 
 The arithmetic follows the book exactly: sigmoid in every layer, mini-batch SGD
-with ``w <- (1 - eta*lmbda/n) w - (eta/m) * sum of dC/dw`` and N(0, 1) init. Only
-the loop over a mini-batch's samples became matrix products.
+with ``w <- (1 - eta*lmbda/n) w - (eta/m) * sum of dC/dw`` and N(0, 1) init. The
+trainer runs it sample by sample in compiled kernels over each image's non-zero
+pixels (``twinnets.kernels``, which fixes every operation's order, so the bits are
+the same on every machine); this module holds the settings, the parameters, the
+protocol, the data's sparse form and the training loop. The dense NumPy functions
+(``output_logits``, ``split_logits``, ``feedforward``, ...) serve the analysis.
 
 Randomness protocol (documented in the README, so anyone can rebuild a network):
 
@@ -14,20 +18,26 @@ Randomness protocol (documented in the README, so anyone can rebuild a network):
   ``numpy.random.default_rng([order_seed, k]).permutation(n_train)``; mini-batches
   are consecutive slices of that order.
 
-Because epoch k's order depends only on (order_seed, k), training resumes exactly.
+Because epoch k's order depends only on (order_seed, k), training resumes exactly, from
+a dump of the same arithmetic (``kernels.ARITHMETIC_VERSION``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
+from twinnets import kernels
+from twinnets.kernels import ARITHMETIC_VERSION
 from twinnets.mnist import Mnist, Split, scale_pixels
 
 MODELS = ("mlp", "softmax", "linear")
@@ -161,6 +171,8 @@ class TrainedNetwork:
     config: TrainConfig
     params: Params
     metrics: list[EpochMetrics] = field(default_factory=list)
+    #: The trainer arithmetic that produced the parameters (``kernels.ARITHMETIC_VERSION``).
+    arithmetic: str = ARITHMETIC_VERSION
 
 
 # --------------------------------------------------------------------------- protocol
@@ -281,6 +293,162 @@ def batches_per_epoch(config: TrainConfig) -> int:
     return -(-config.n_train // config.batch_size)
 
 
+# --------------------------------------------------------------------------- kernels
+
+
+@dataclass(frozen=True)
+class SparseImages:
+    """Images as CSR: image i's non-zero pixels are ``indices[indptr[i]:indptr[i + 1]]``
+    (ascending) with raw values ``values[...]`` (uint8); 3 bytes per non-zero pixel."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+
+def sparse_images(pixels: np.ndarray, chunk: int = 5_000) -> SparseImages:
+    """The CSR form of uint8 ``pixels`` (n, 784), built once per data set.
+
+    A chunk of images at a time, so the temporary index arrays stay small.
+    """
+    counts = np.count_nonzero(pixels, axis=1)
+    indptr = np.zeros(len(pixels) + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(indptr[-1], np.uint16)
+    values = np.empty(indptr[-1], np.uint8)
+    for start in range(0, len(pixels), chunk):
+        rows = pixels[start : start + chunk]
+        lo, hi = indptr[start], indptr[start + len(rows)]
+        flat = np.flatnonzero(rows)  # row-major: ascending pixel index within each image
+        indices[lo:hi] = flat % rows.shape[1]
+        values[lo:hi] = rows.ravel()[flat]
+    return SparseImages(indptr, indices, values)
+
+
+@dataclass(frozen=True)
+class KernelLayout:
+    """Where each layer lives in a network's flat parameter vector (``twinnets.kernels``)."""
+
+    sizes: np.ndarray
+    stride: int
+    woff: np.ndarray
+    boff: np.ndarray
+    aoff: np.ndarray
+    size: int
+
+    @classmethod
+    def of(cls, sizes: tuple[int, ...]) -> KernelLayout:
+        lanes = kernels.LANES
+        stride = -(-sizes[1] // lanes) * lanes  # first-layer columns padded with zeros
+        woff, boff, at = [], [], 0
+        for layer, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+            n_weights = n_in * (stride if layer == 0 else n_out)
+            woff.append(at)
+            boff.append(at + n_weights)
+            at += n_weights + n_out
+        aoff = np.concatenate([[0], np.cumsum(sizes[1:-1], dtype=np.int64)])
+        as_int = lambda v: np.asarray(v, np.int64)  # noqa: E731
+        return cls(as_int(sizes), stride, as_int(woff), as_int(boff), as_int(aoff), at)
+
+    def pack(self, params: Params) -> np.ndarray:
+        """The flat vector: first-layer weights transposed, the others as they are."""
+        w0 = params.weights[0]
+        first = np.zeros((w0.shape[1], self.stride), w0.dtype)
+        first[:, : w0.shape[0]] = w0.T
+        parts = [first.ravel(), params.biases[0]]
+        for w, b in zip(params.weights[1:], params.biases[1:]):
+            parts += [w.ravel(), b]
+        return np.ascontiguousarray(np.concatenate(parts))
+
+    def unpack(self, theta: np.ndarray) -> Params:
+        """Contiguous copies of the layers of ``theta``, in ``Params``' layout."""
+        weights, biases = [], []
+        for layer, (n_in, n_out) in enumerate(itertools.pairwise(self.sizes.tolist())):
+            w = theta[self.woff[layer] : self.boff[layer]]
+            w = w.reshape(n_in, self.stride)[:, :n_out].T if layer == 0 else w.reshape(n_out, n_in)
+            weights.append(np.ascontiguousarray(w))
+            biases.append(theta[self.boff[layer] : self.boff[layer] + n_out].copy())
+        return Params(weights, biases)
+
+
+def pixel_table(dtype: str | np.dtype) -> np.ndarray:
+    """``scale_pixels`` of every uint8 value: the kernels look pixels up here."""
+    return scale_pixels(np.arange(256, dtype=np.uint8), dtype)
+
+
+def sparse_logits(
+    theta: np.ndarray, layout: KernelLayout, images: SparseImages, n_out: int
+) -> np.ndarray:
+    """Output logits of every image, by the kernels' sparse forward pass (no BLAS)."""
+    dtype = theta.dtype
+    out = np.empty((len(images), n_out), dtype)
+    kernels.logits(
+        theta,
+        layout.sizes,
+        layout.woff,
+        layout.boff,
+        layout.aoff,
+        images.indptr,
+        images.indices,
+        images.values,
+        pixel_table(dtype),
+        out,
+        dtype.type(1),
+    )
+    return out
+
+
+def step_schedule(
+    config: TrainConfig, n: int, first_step: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per mini-batch of an epoch over ``n`` samples: eta / m and 1 - eta lmbda / n_train."""
+    m = config.batch_size
+    etas = [step_size(config, first_step + b) for b in range(-(-n // m))]
+    sizes = [min(m, n - b * m) for b in range(len(etas))]
+    steps = np.array([eta / size for eta, size in zip(etas, sizes)]).astype(dtype)
+    if not config.lmbda:
+        return steps, np.empty(0, dtype)
+    decays = np.array([1.0 - eta * config.lmbda / config.n_train for eta in etas]).astype(dtype)
+    return steps, decays
+
+
+def sgd_epoch_flat(
+    theta: np.ndarray,
+    layout: KernelLayout,
+    images: SparseImages,
+    labels: np.ndarray,
+    order: np.ndarray,
+    config: TrainConfig,
+    first_step: int = 0,
+) -> None:
+    """One epoch of SGD on the flat vector ``theta`` in place (``twinnets.kernels``)."""
+    dtype = theta.dtype
+    steps, decays = step_schedule(config, len(order), first_step, dtype)
+    kernels.sgd_epoch(
+        theta,
+        layout.sizes,
+        layout.woff,
+        layout.boff,
+        layout.aoff,
+        images.indptr,
+        images.indices,
+        images.values,
+        pixel_table(dtype),
+        np.ascontiguousarray(labels, np.int64),
+        np.ascontiguousarray(order, np.int64),
+        config.batch_size,
+        steps,
+        decays,
+        kernels.MODEL_CODES[config.model],
+        config.model == "mlp" and config.cost == "quadratic",
+        config.l2 == "all",
+        dtype.type(1),
+    )
+
+
 def sgd_epoch(
     params: Params,
     pixels: np.ndarray,
@@ -292,78 +460,185 @@ def sgd_epoch(
     """One epoch of mini-batch SGD over ``pixels[order]``, updating ``params`` in place.
 
     ``first_step`` is the number of SGD steps taken before this epoch, for the schedule.
-    One network is a stack of one: the arithmetic is ``sgd_epoch_stacked``'s.
+    A convenience around the kernel for one network (the trainer keeps its data sparse
+    and its parameters flat across epochs instead).
     """
-    stacked = Params([w[None] for w in params.weights], [b[None] for b in params.biases])
-    sgd_epoch_stacked(stacked, pixels, onehot, order[None], config, first_step)
-    for target, source in zip(params.weights + params.biases, stacked.weights + stacked.biases):
-        target[...] = source[0]
-
-
-def sgd_epoch_stacked(
-    stacked: Params,
-    pixels: np.ndarray,
-    onehot: np.ndarray,
-    orders: np.ndarray,
-    config: TrainConfig,
-    first_step: int = 0,
-) -> None:
-    """One epoch for K networks at once, in place: weights (K, n_out, n_in), biases
-    (K, n_out), ``orders[k]`` member k's order.
-
-    Every operation acts on the whole stack, and does for each member exactly the
-    floating-point operations of training it alone (``np.matmul`` on a stack calls the
-    same BLAS kernel per slice), so members keep their bits however they are grouped.
-    """
-    weights, biases = stacked.weights, stacked.biases
-    n_layers = len(weights)
-    dtype = weights[0].dtype
-    model = config.model
-    sigmoid_delta = model == "mlp" and config.cost == "quadratic"
-    decay_biases = config.l2 == "all"
-    m = config.batch_size
-    grads = [np.empty_like(w) for w in weights]  # reused: no allocation per mini-batch
-    for k, start in enumerate(range(0, orders.shape[1], m), start=first_step):
-        batch = orders[:, start : start + m]  # (K, m)
-        eta = step_size(config, k)
-        step = dtype.type(eta / batch.shape[1])
-        decay = dtype.type(1.0 - eta * config.lmbda / config.n_train)
-        activations = [scale_pixels(pixels[batch], dtype)]  # (K, m, n_in)
-        for w, b in zip(weights[:-1], biases[:-1]):
-            activations.append(expit(activations[-1] @ w.transpose(0, 2, 1) + b[:, None, :]))
-        z = activations[-1] @ weights[-1].transpose(0, 2, 1) + biases[-1][:, None, :]
-        a = output_activation(z, model)
-        activations.append(a)
-        delta = a - onehot[batch]  # cross-entropy (sigmoid or softmax) and linear
-        if sigmoid_delta:
-            delta *= a * (1 - a)
-        for layer in range(n_layers - 1, -1, -1):
-            w = weights[layer]
-            grad_w = np.matmul(delta.transpose(0, 2, 1), activations[layer], out=grads[layer])
-            grad_b = delta.sum(axis=1)
-            if layer:
-                a_prev = activations[layer]
-                delta = (delta @ w) * (a_prev * (1 - a_prev))
-            if config.lmbda:
-                w *= decay
-                if decay_biases:
-                    biases[layer] *= decay
-            grad_w *= step  # then w -= grad_w: the same two roundings as w -= step * grad_w
-            w -= grad_w
-            biases[layer] -= step * grad_b
+    layout = KernelLayout.of(params.sizes)
+    theta = layout.pack(params)
+    labels = np.argmax(onehot, axis=1)
+    sgd_epoch_flat(theta, layout, sparse_images(pixels), labels, order, config, first_step)
+    for target, source in zip(
+        params.weights + params.biases, (u := layout.unpack(theta)).weights + u.biases
+    ):
+        target[...] = source
 
 
 # --------------------------------------------------------------------------- training
 
 
-def evaluate(params: Params, data: Mnist, config: TrainConfig) -> tuple[float, float, float]:
-    """(training cost, validation accuracy, test accuracy) of ``params``."""
-    train = Split(data.train.pixels[: config.n_train], data.train.labels[: config.n_train])
+@dataclass(frozen=True)
+class EvalSets:
+    """The data of a training run, sparse, built once: training images and labels, and
+    the validation and test sets that every epoch is evaluated on."""
+
+    train: SparseImages
+    train_labels: np.ndarray
+    validation: SparseImages
+    validation_labels: np.ndarray
+    test: SparseImages
+    test_labels: np.ndarray
+
+    @classmethod
+    def of(cls, data: Mnist, n_train: int) -> EvalSets:
+        return cls(
+            sparse_images(data.train.pixels[:n_train]),
+            np.asarray(data.train.labels[:n_train], np.int64),
+            sparse_images(data.validation.pixels),
+            np.asarray(data.validation.labels),
+            sparse_images(data.test.pixels),
+            np.asarray(data.test.labels),
+        )
+
+
+def evaluate_flat(
+    theta: np.ndarray, layout: KernelLayout, sets: EvalSets, config: TrainConfig
+) -> tuple[float, float, float]:
+    """(training cost, validation accuracy, test accuracy), from the sparse forward pass."""
+    n_out = config.sizes[-1]
+    params = layout.unpack(theta)
     return (
-        total_cost(params, split_logits(params, train), train.labels, config),
-        accuracy(split_logits(params, data.validation), data.validation.labels),
-        accuracy(split_logits(params, data.test), data.test.labels),
+        total_cost(
+            params, sparse_logits(theta, layout, sets.train, n_out), sets.train_labels, config
+        ),
+        accuracy(sparse_logits(theta, layout, sets.validation, n_out), sets.validation_labels),
+        accuracy(sparse_logits(theta, layout, sets.test, n_out), sets.test_labels),
     )
+
+
+def evaluate(params: Params, data: Mnist, config: TrainConfig) -> tuple[float, float, float]:
+    """(training cost, validation accuracy, test accuracy) of ``params``, as the trainer
+    computes them every epoch."""
+    layout = KernelLayout.of(params.sizes)
+    return evaluate_flat(layout.pack(params), layout, EvalSets.of(data, config.n_train), config)
+
+
+def check_batchable(configs: Sequence[TrainConfig]) -> None:
+    """Members may differ only in their seeds (and are trained to the same epochs)."""
+    if not configs:
+        raise ValueError("a batch needs at least one network")
+    first = dataclasses.replace(configs[0], init_seed=0, order_seed=0)
+    for c in configs[1:]:
+        if dataclasses.replace(c, init_seed=0, order_seed=0) != first:
+            raise ValueError(
+                "networks trained together must share every setting but the seeds:\n"
+                f"  {configs[0].describe()}\n  {c.describe()}"
+            )
+
+
+def _resumed_epochs(configs: Sequence[TrainConfig], resume: Sequence[TrainedNetwork]) -> int:
+    """The epochs every member resumes from, after checking that resuming is sound."""
+    if len(resume) != len(configs):
+        raise ValueError(f"{len(configs)} networks but {len(resume)} to resume from")
+    done_set = {r.config.epochs for r in resume}
+    if len(done_set) != 1:
+        raise ValueError(f"members resume from different epochs: {sorted(done_set)}")
+    done = done_set.pop()
+    for c, r in zip(configs, resume, strict=True):
+        if not c.same_network(r.config):
+            raise ValueError(
+                "cannot resume: the dump was trained with different settings.\n"
+                f"  dump:      {r.config.describe()}\n  requested: {c.describe()}"
+            )
+        if r.arithmetic != ARITHMETIC_VERSION:
+            raise ValueError(
+                f"cannot resume: the dump was trained with arithmetic {r.arithmetic!r}, this "
+                f"trainer's is {ARITHMETIC_VERSION!r} (the same settings give other bits); "
+                "train it again from scratch"
+            )
+    if done > configs[0].epochs:
+        raise ValueError(
+            f"cannot resume: the dump has {done} epochs, more than the {configs[0].epochs} "
+            "requested"
+        )
+    return done
+
+
+def train_block(
+    configs: Sequence[TrainConfig],
+    data: Mnist,
+    resume: Sequence[TrainedNetwork] | None = None,
+    on_epoch: Callable[[int, EpochMetrics], None] | None = None,
+    threads: int = 1,
+    sets: EvalSets | None = None,
+) -> list[TrainedNetwork]:
+    """Train networks that share every setting but their seeds, on ``threads`` threads.
+
+    Each member runs sequentially in a compiled kernel (``twinnets.kernels``) on its own
+    flat parameters; members run side by side on a thread pool (the kernels release the
+    GIL), so member k's bits are those of ``train(configs[k])`` whatever the block or the
+    thread count. ``resume[k]`` continues member k from an earlier checkpoint of the same
+    network; all members must resume from the same number of epochs. ``sets``, the
+    data's sparse form (``EvalSets.of(data, n_train)``), is built when not given.
+    """
+    check_batchable(configs)
+    config = configs[0]
+    if len(data.train) < config.n_train:
+        raise ValueError(
+            f"n_train={config.n_train} but the data holds only {len(data.train)} training images"
+        )
+    if resume is None:
+        members = [TrainedNetwork(c, init_params(c), []) for c in configs]
+        done = 0
+    else:
+        done = _resumed_epochs(configs, resume)
+        members = [
+            TrainedNetwork(c, r.params.astype(c.dtype), list(r.metrics))
+            for c, r in zip(configs, resume, strict=True)
+        ]
+    layout = KernelLayout.of(config.sizes)
+    sets = sets or EvalSets.of(data, config.n_train)
+    thetas = [layout.pack(m.params) for m in members]
+
+    def run(k: int, epoch: int) -> EpochMetrics:
+        seconds = 0.0
+        if epoch:
+            started = time.perf_counter()
+            order = epoch_order(configs[k].order_seed, epoch, config.n_train)
+            first_step = (epoch - 1) * batches_per_epoch(config)
+            sgd_epoch_flat(
+                thetas[k], layout, sets.train, sets.train_labels, order, config, first_step
+            )
+            seconds = time.perf_counter() - started
+            if not np.isfinite(thetas[k]).all():
+                return EpochMetrics(epoch, math.nan, math.nan, math.nan, seconds)
+        return EpochMetrics(epoch, *evaluate_flat(thetas[k], layout, sets, configs[k]), seconds)
+
+    epochs = range(done + 1, config.epochs + 1) if resume else range(config.epochs + 1)
+    workers = max(1, min(int(threads), len(configs)))
+    with (
+        ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
+        for epoch in epochs:
+            ks = range(len(configs))
+            results = list(
+                pool.map(run, ks, [epoch] * len(ks)) if pool else map(run, ks, [epoch] * len(ks))
+            )
+            for k, (member, metrics) in enumerate(zip(members, results, strict=True)):
+                if not np.isfinite(thetas[k]).all():
+                    raise TrainingDiverged(
+                        f"parameters became non-finite in epoch {epoch} "
+                        f"({member.config.describe()}); lower eta (or lmbda)"
+                    )
+                member.metrics.append(metrics)
+                if on_epoch:
+                    on_epoch(k, metrics)
+    for member, theta in zip(members, thetas, strict=True):
+        member.params = layout.unpack(theta)
+    return [
+        dataclasses.replace(m, config=c, arithmetic=ARITHMETIC_VERSION)
+        for m, c in zip(members, configs, strict=True)
+    ]
 
 
 def train(
@@ -376,11 +651,9 @@ def train(
 
     Continuing an E-epoch network to E' epochs gives bitwise the parameters of
     training E' epochs straight, because each epoch's order depends only on its number.
-    One network is a block of one: ``batched.train_batched`` runs the loop.
+    One network is a block of one (``train_block``).
     """
-    from twinnets.batched import train_batched  # batched builds on this module
-
-    (network,) = train_batched(
+    (network,) = train_block(
         [config],
         data,
         resume=[resume] if resume else None,

@@ -5,7 +5,7 @@ past its ``mem_mb``, and a job that asks for far more waits longer in the queue 
 blocks others. So the workflow's rules do not ask for constants: every value here is
 computed from what the job does (network size, training-set size, epochs trained,
 number of networks and pairs compared), with the cost per unit of work measured on the
-reference machine (a 2-core VM, one BLAS thread, float64; see ``tests/test_resources.py``
+reference machine (a 2-core VM, one thread per network, float64; see ``tests/test_resources.py``
 and the README's cluster section), then multiplied by a safety factor for slower or busier
 nodes, plus a fixed allowance for what every job pays whatever its size. A retried job
 (``attempt`` 2, 3, ...) asks for ``attempt`` times as much, so a job killed for time or
@@ -26,17 +26,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 # ----------------------------------------------------------------- measured costs
-#: Seconds of one SGD epoch per (training image x parameter): the matrix products of
-#: the forward and backward pass. Measured 0.25-0.41 ns for [784, 30, 10] and
-#: [784, 30, 30, 10], 0.30 ns for [784, 100, 10] (mini-batch 10, float64).
+#: Seconds of one SGD epoch per (training image x parameter) in the compiled sparse
+#: kernel (twinnets.kernels; one thread per network). Measured on this 2-core machine,
+#: 2026-12-02, float64, mini-batch 10: 0.15 ns for [784, 30, 10], 0.11-0.13 ns for
+#: [784, 100, 10], 0.24-0.32 ns for [784, 30, 30, 10] (its dense second hidden layer costs
+#: more per parameter than the sparse first), 0.18-0.33 ns for [784, 10].
 SGD_SECONDS_PER_SAMPLE_PARAM = 0.3e-9
-#: Seconds of Python work per mini-batch and per layer, which dominates tiny networks
-#: or mini-batches: [784, 10] with batch size 1 costs 33 us per mini-batch.
-SGD_SECONDS_PER_BATCH_LAYER = 30e-6
-#: Seconds per (image x parameter) of an evaluation (forward pass only): after every
-#: epoch the trainer computes the cost on the training set and the accuracy on the
-#: 10,000 validation and 10,000 test images. Measured 0.10-0.20 ns.
-EVAL_SECONDS_PER_SAMPLE_PARAM = 0.25e-9
+#: Seconds per mini-batch and per layer (the update of the touched columns and the
+#: deeper layers): [784, 10] with batch size 1 costs 2 us per mini-batch.
+SGD_SECONDS_PER_BATCH_LAYER = 1e-6
+#: Seconds per (image x parameter) of an evaluation (the kernels' sparse forward pass):
+#: after every epoch the trainer computes the cost on the training set and the accuracy
+#: on the 10,000 validation and 10,000 test images. Measured 0.04-0.15 ns.
+EVAL_SECONDS_PER_SAMPLE_PARAM = 0.15e-9
+#: Seconds a training job spends before its first epoch beyond the job overhead:
+#: converting the images to their sparse form (0.2-0.5 s) and, where the node has no
+#: cached compiled kernels yet, compiling them (4 s measured, per dtype).
+TRAIN_STARTUP_SECONDS = 5.0
 #: Validation and test images evaluated after every epoch.
 HELD_OUT_IMAGES = 20_000
 #: Analysis: seconds per group (the training images' pixel covariance and its eigen-
@@ -57,8 +63,9 @@ REFERENCE_BARRIER_IMAGES = 50_000 + 10_000
 
 #: Bytes of the MNIST images as the loader holds them (uint8, all 70,000 images).
 MNIST_BYTES = 70_000 * 784
-#: Images the trainer evaluates at once (twinnets.network.split_logits).
-EVAL_CHUNK = 10_000
+#: Bytes per training, validation or test image in the trainer's sparse form: about
+#: 150 non-zero pixels of 3 bytes each (twinnets.network.sparse_images), and its index.
+SPARSE_BYTES_PER_IMAGE = 600
 #: Resident memory of a Python process with numpy, scipy, pandas and pyarrow loaded
 #: (about 150 MB measured; a training job's whole script peaked at 210-260 MB).
 PYTHON_MB = 150
@@ -132,35 +139,44 @@ def train_seconds(settings: Mapping[str, Any], start_epoch: int = 0) -> float:
 
 
 def train_runtime(
-    settings: Mapping[str, Any], start_epoch: int = 0, attempt: int = 1, networks: int = 1
+    settings: Mapping[str, Any],
+    start_epoch: int = 0,
+    attempt: int = 1,
+    networks: int = 1,
+    threads: int = 1,
 ) -> int:
-    """Minutes for a job training ``networks`` networks: their epochs' work, not a constant.
+    """Minutes for a job training ``networks`` networks on ``threads`` threads.
 
     A checkpoint resumed from the previous one trains only ``epochs - start_epoch``
     epochs, so the 30-epoch job after a 5-epoch checkpoint is timed for 25 epochs. A
-    block of networks trained together is timed as if trained one after another:
-    batching saves at most a quarter of the SGD time (bench/bench_batched.py), well inside
-    the safety factor.
+    block's networks run side by side, each on one thread (``network.train_block``), so
+    a job takes as long as its busiest thread: ceil(networks / threads) networks.
     """
-    return minutes(networks * train_seconds(settings, start_epoch), attempt)
+    per_thread = math.ceil(networks / max(1, min(threads, networks)))
+    return minutes(
+        TRAIN_STARTUP_SECONDS + per_thread * train_seconds(settings, start_epoch), attempt
+    )
 
 
 def train_mem_mb(settings: Mapping[str, Any], attempt: int = 1, networks: int = 1) -> int:
-    """MB for a job training ``networks`` networks: images, one evaluation chunk, dumps.
+    """MB for a job training ``networks`` networks: images, their sparse form, logits, dumps.
 
     Does not grow with epochs (each epoch reuses the same arrays); grows with the
-    network's width (activations of a chunk of ``EVAL_CHUNK`` images, in float64 and
-    their conversion), its parameter count (one dump read or written at a time) and,
-    barely, with the networks of a block (``PARAM_COPIES`` copies of each one's parameters).
+    output width (the logits of every evaluated image, per network evaluated at once),
+    the parameter count (one dump read or written at a time) and, barely, with the
+    networks of a block (``PARAM_COPIES`` copies of each one's parameters).
     """
     sizes = settings["sizes"]
     n_train = int(settings["n_train"])
     params = parameter_count(sizes)
-    images = MNIST_BYTES + n_train * sizes[-1] * 8  # pixels, one-hot labels
-    chunk = EVAL_CHUNK * (sizes[0] + sum(sizes[1:])) * 8 * 2
+    evaluated = n_train + HELD_OUT_IMAGES
+    images = MNIST_BYTES + evaluated * SPARSE_BYTES_PER_IMAGE
+    # the logits of every evaluated image and the cost's temporaries, for two networks
+    # evaluated at once (a train job's threads)
+    logits = 2 * evaluated * sizes[-1] * 8 * 2
     dumps = params * DUMP_BYTES_PER_PARAM
     block = networks * params * PARAM_COPIES * 8
-    return megabytes(PYTHON_MB + (images + chunk + dumps + block) / 2**20, attempt)
+    return megabytes(PYTHON_MB + (images + logits + dumps + block) / 2**20, attempt)
 
 
 def analyze_seconds(

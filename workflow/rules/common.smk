@@ -72,10 +72,21 @@ def start_epoch(wildcards):
     return grid.previous_checkpoint(config["grid"], int(wildcards.epochs)) or 0
 
 
+#: Threads of a train job: its block's networks run side by side, one per thread, each
+#: bitwise as if trained alone (twinnets.network.train_block).
+TRAIN_THREADS = 2
+
+
+def train_threads(block):
+    return min(TRAIN_THREADS, len(block.members))
+
+
 def train_runtime(block):
     def runtime(wildcards, attempt):
         settings, start = train_settings(wildcards), start_epoch(wildcards)
-        return jobres.train_runtime(settings, start, attempt, len(block.members))
+        return jobres.train_runtime(
+            settings, start, attempt, len(block.members), train_threads(block)
+        )
 
     return runtime
 

@@ -20,7 +20,7 @@ for block in grid.seed_blocks(config["grid"]):
             "train"
         conda:
             ENV
-        threads: 1
+        threads: train_threads(block)
         resources:
             mem_mb=train_mem_mb(block),
             runtime=train_runtime(block),

@@ -1,0 +1,248 @@
+"""The trainer's arithmetic is the project's own: the same bits on every machine.
+
+The kernels (``twinnets.kernels``) call no BLAS and no libm and are compiled without
+fastmath, so the parameters must not depend on OpenBLAS's CPU kernel, glibc's
+CPU-specific ``exp``, the thread count, or the CPU numba compiles for. The golden
+hashes below were computed once (on an AMD EPYC with AVX-512, 2026-12-02); CI on
+any x86-64 machine checks them again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from numba import njit
+
+from twinnets import kernels
+from twinnets.mnist import load_mnist
+from twinnets.network import (
+    KernelLayout,
+    TrainConfig,
+    init_params,
+    pixel_table,
+    sparse_images,
+    train,
+)
+
+N_TRAIN = 1_000
+
+#: Every setting family the golden hashes cover (one epoch on the first 1,000 images).
+GOLDEN_CONFIGS = {
+    "mlp-quadratic": TrainConfig(n_train=N_TRAIN, epochs=1, init_seed=3, order_seed=4),
+    "deep-cross-entropy-l2": TrainConfig(
+        sizes=(784, 20, 15, 10),
+        cost="cross-entropy",
+        lmbda=1.0,
+        init="scaled",
+        n_train=N_TRAIN,
+        epochs=1,
+        init_seed=1,
+        order_seed=2,
+    ),
+    "softmax-l2-all-1/t": TrainConfig(
+        sizes=(784, 10),
+        model="softmax",
+        cost="cross-entropy",
+        eta=0.5,
+        lmbda=5.0,
+        l2="all",
+        schedule="1/t",
+        tau=10.0,
+        n_train=N_TRAIN,
+        epochs=1,
+    ),
+    "linear": TrainConfig(sizes=(784, 10), model="linear", eta=0.05, n_train=N_TRAIN, epochs=1),
+}
+
+#: SHA-256 of the float parameters (weights then biases, layer by layer, C order, native
+#: little-endian bytes) after the epoch. Recompute only when ARITHMETIC_VERSION changes.
+GOLDEN = {
+    (
+        "mlp-quadratic",
+        "float64",
+    ): "c00e80dd481673c5506717e8638288ac84d07b1322464a76b0234c5d90eee6d2",
+    (
+        "mlp-quadratic",
+        "float32",
+    ): "d3ec4a831dc6e6885bfa6685100ed0971728a9532cb0f9a2ed34e4b41257204e",
+    (
+        "deep-cross-entropy-l2",
+        "float64",
+    ): "d16904276c68d93277cedf1c587613ad42abac0dd27d6b2ce941dab17a27ab0e",
+    (
+        "deep-cross-entropy-l2",
+        "float32",
+    ): "bcc367105eaf68d2615090578bef0f32bf75d8e8feb02d9d6a2f855129cdab14",
+    (
+        "softmax-l2-all-1/t",
+        "float64",
+    ): "34d0d8778c5c0f4765bcf4dea6b063d381f069e18062de278eed3b37e6a6a5ac",
+    (
+        "softmax-l2-all-1/t",
+        "float32",
+    ): "999d9db5f2ad7609d98bbcf12408abf40be9f0c49a618730b78654422bad2bcb",
+    ("linear", "float64"): "bfccc9ef18f1e95cd131146fd12597acc47bf88f84cc4e8b09f0f14d9d53afdb",
+    ("linear", "float32"): "efa5dcd364b19703340e5f1cc3c9c95750a6ea46b3db57f90a1e1aca72d05142",
+}
+
+
+def params_sha256(params) -> str:
+    digest = hashlib.sha256()
+    for a in (*params.weights, *params.biases):
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def data(mnist_workdir):
+    return load_mnist(mnist_workdir, n_train=N_TRAIN)
+
+
+# --------------------------------------------------------------------------- exp and sigmoid
+
+
+def test_own_exp_is_within_one_ulp_of_libm_and_handles_the_edges():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-708, 709, 200_000), rng.uniform(-1, 1, 50_000)])
+    got = np.empty_like(x)
+    kernels.exp_array(x, got)
+    expected = np.exp(x)
+    ulps = np.abs(got - expected) / np.spacing(expected)
+    assert ulps.max() <= 1.0
+    assert (got == expected).mean() > 0.85  # mostly correctly rounded
+    edges = np.array([0.0, -0.0, 1e-300, 710.0, -746.0, np.inf, -np.inf, np.nan, -745.0])
+    out = np.empty_like(edges)
+    kernels.exp_array(edges, out)
+    assert out[:7].tolist() == [1.0, 1.0, 1.0, np.inf, 0.0, np.inf, 0.0]
+    assert np.isnan(out[7])
+    assert 0 < out[8] < 1e-320  # subnormal, not flushed
+
+
+def test_sigmoid_is_stable_and_symmetric():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kernels.sigmoid_(1000.0) == 1.0
+        assert kernels.sigmoid_(-1000.0) == 0.0
+        assert kernels.sigmoid_(0.0) == 0.5
+        for z in (0.1, 1.0, 5.0, 30.0):
+            assert kernels.sigmoid_(-z) == pytest.approx(1 - kernels.sigmoid_(z), rel=1e-15)
+        assert np.isnan(kernels.sigmoid_(float("nan")))
+
+
+def test_no_fused_multiply_add_in_the_compiled_kernels(data):
+    """Without fastmath LLVM must not contract a*b + c into one FMA (it rounds once)."""
+    config = GOLDEN_CONFIGS["mlp-quadratic"]
+    layout = KernelLayout.of(config.sizes)
+    theta = layout.pack(init_params(config))
+    images = sparse_images(data.train.pixels[:20])
+    sgd = njit(**{**kernels._JIT, "cache": False})(kernels.sgd_epoch.py_func)
+    sgd(
+        theta, layout.sizes, layout.woff, layout.boff, layout.aoff, images.indptr,
+        images.indices, images.values, pixel_table("float64"),
+        np.asarray(data.train.labels[:20], np.int64), np.arange(20, dtype=np.int64), 10,
+        np.full(2, 0.3), np.empty(0), 0, True, False, np.float64(1),
+    )  # fmt: skip
+    asm = sgd.inspect_asm(sgd.signatures[0])
+    assert "mulsd" in asm or "mulpd" in asm  # it is the real code
+    assert "fmadd" not in asm and "fmsub" not in asm and "fnmadd" not in asm
+
+
+# --------------------------------------------------------------------------- golden bits
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(GOLDEN_CONFIGS))
+def test_golden_parameters(data, name, dtype):
+    config = dataclasses.replace(GOLDEN_CONFIGS[name], dtype=dtype)
+    params = train(config, data).params
+    assert params.weights[0].dtype == np.dtype(dtype)
+    assert params_sha256(params) == GOLDEN[(name, dtype)]
+
+
+def test_resuming_a_dump_of_another_arithmetic_names_both(data):
+    config = GOLDEN_CONFIGS["mlp-quadratic"]
+    first = train(dataclasses.replace(config, epochs=0), data)
+    old = dataclasses.replace(first, arithmetic=kernels.LEGACY_ARITHMETIC_VERSION)
+    with pytest.raises(ValueError, match=r"arithmetic 'dense-1'.*this trainer's is 'sparse-1'"):
+        train(config, data, resume=old)
+    assert train(config, data, resume=first).arithmetic == kernels.ARITHMETIC_VERSION
+
+
+# --------------------------------------------------------------------------- other machines
+
+SCRIPT = """
+import dataclasses, hashlib, json, sys
+import numpy as np
+from twinnets.batched import train_batched
+from twinnets.mnist import load_mnist
+from tests.test_kernels import GOLDEN_CONFIGS, params_sha256
+
+data = load_mnist(sys.argv[1], n_train=1000)
+threads = int(sys.argv[2])
+out = {}
+for name in ("mlp-quadratic", "softmax-l2-all-1/t"):
+    for dtype in ("float64", "float32"):
+        base = dataclasses.replace(GOLDEN_CONFIGS[name], dtype=dtype)
+        block = [dataclasses.replace(base, init_seed=base.init_seed + s) for s in range(3)]
+        nets = train_batched(block, data, threads=threads)
+        out[f"{name}/{dtype}"] = [params_sha256(n.params) for n in nets]
+print(json.dumps(out))
+"""
+
+VARIANTS = {
+    "OpenBLAS Haswell kernels": ({"OPENBLAS_CORETYPE": "Haswell"}, 1),
+    "OpenBLAS SkylakeX kernels": ({"OPENBLAS_CORETYPE": "SkylakeX"}, 1),
+    "OpenBLAS Sandybridge kernels": ({"OPENBLAS_CORETYPE": "Sandybridge"}, 1),
+    "glibc without its FMA/AVX2 exp": ({"GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX"}, 1),
+    "kernels compiled for a generic x86-64": ({"NUMBA_CPU_NAME": "generic"}, 1),
+    "two threads": ({"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}, 2),
+}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """numba's cache is keyed by the CPU: a fresh one, shared by the subprocesses."""
+    return tmp_path_factory.mktemp("numba-cache")
+
+
+def run_variant(env_extra: dict, threads: int, mnist_dir, cache_dir) -> dict:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir), "OPENBLAS_NUM_THREADS": "1"}
+    env.update(env_extra)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(mnist_dir), str(threads)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def baseline(mnist_workdir, cache_dir):
+    return run_variant({}, 1, mnist_workdir, cache_dir)
+
+
+def test_the_baseline_subprocess_matches_the_golden_hashes(baseline):
+    for key, hashes in baseline.items():
+        name, dtype = key.rsplit("/", 1)
+        assert hashes[0] == GOLDEN[(name, dtype)]
+        assert len(set(hashes)) == 3  # three different networks
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_same_bits_on_another_machine(variant, baseline, mnist_workdir, cache_dir):
+    env_extra, threads = VARIANTS[variant]
+    assert run_variant(env_extra, threads, mnist_workdir, cache_dir) == baseline

@@ -1,0 +1,683 @@
+"""The trainer's arithmetic: compiled per-sample kernels over the non-zero pixels.
+
+MNIST is mostly blank (about 150 of 784 pixels are non-zero), so the first layer's
+forward pass and weight gradient visit only an image's non-zero pixels, and an SGD
+step updates only the first-layer columns that some image of its mini-batch touched
+(the others get exactly zero gradient). Every operation is spelled out here, in a
+fixed order, with no BLAS call, no ``fastmath`` (so LLVM neither reassociates nor
+contracts a multiply and an add into an FMA) and no libm call: the bits depend only
+on this code and IEEE 754, not on the BLAS library, the thread count, the CPU's
+vector width or glibc's CPU-specific ``exp``. Loops that LLVM vectorises run across
+independent outputs (hidden units), each lane doing the scalar sequence, so SIMD
+width changes nothing.
+
+Summation order (``ARITHMETIC_VERSION`` names it; change it and bump the version):
+
+* layer 1 (sparse input x, non-zero pixels k1 < k2 < ... of the image):
+  ``z_j = (((0 + w[j,k1] x_k1) + w[j,k2] x_k2) + ...) + b_j``;
+  deeper layers the same over every input k = 0, 1, ... in ascending order.
+* activations: ``sigmoid(z) = 1 / (1 + e)`` for z >= 0 and ``e / (1 + e)`` otherwise,
+  with ``e = exp_(-|z|)`` (this module's own exp); softmax ``e_j / s`` with
+  ``e_j = exp_(z_j - max z)``, ``s`` summed over j ascending. For float32 networks the
+  sigmoid and softmax are evaluated in float64 from the float32 z and rounded to
+  float32 once; every other operation is float32.
+* output error: ``delta = a - y``; quadratic cost with sigmoid outputs:
+  ``delta = delta * (a * (1 - a))``. Back through layer l:
+  ``delta'_k = (((0 + delta_1 w[1,k]) + delta_2 w[2,k]) + ...) * (a_k * (1 - a_k))``.
+* gradients: each sample's ``delta_j * a_k`` (and ``delta_j``) is added to a zeroed
+  accumulator in the mini-batch's order.
+* update, once per mini-batch, with ``step = eta / m`` and ``decay = 1 - eta lmbda / n``
+  rounded to the network's dtype: ``w = w * decay`` for every weight when lmbda > 0
+  (biases too with ``l2 = "all"``), then ``w = w - step * g`` for every weight of the
+  deeper layers and every bias, and for the touched first-layer columns only.
+
+Images are held sparse (CSR): per image the ascending indices of its non-zero pixels
+(``indptr``, ``indices``) and their raw uint8 values; ``table[v]`` is v / 255 in the
+network's dtype (``mnist.scale_pixels``), so 3 bytes per non-zero pixel.
+
+Parameters are held in one flat vector per network ("kernel layout"): per layer the
+weights then the biases; the first layer's weights transposed, (n_in, stride) with
+``stride`` the layer's width rounded up to a multiple of ``LANES`` (the padding is
+zeros and stays zero), so that a pixel's column is contiguous; deeper layers
+(n_out, n_in) as in ``Params``.
+
+Compiled code is cached (``cache=True``): in ``__pycache__`` beside this file, or,
+where that is read-only, numba's user-wide cache folder (``NUMBA_CACHE_DIR`` overrides
+both). The cache is keyed by the CPU, so a job on another node compiles once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+# LLVM's superword (SLP) vectoriser turns the written-out 16- and 32-lane loops below
+# into vector instructions; numba leaves it off by default. It never reassociates or
+# contracts (no fastmath), so it changes the speed, not the bits. (It takes effect if
+# nothing in the process compiled with numba before this import; otherwise the kernels
+# are slower, with the same results.)
+os.environ.setdefault("NUMBA_SLP_VECTORIZE", "1")
+
+import numba
+import numpy as np
+from numba import njit
+
+numba.config.SLP_VECTORIZE = 0 if os.environ["NUMBA_SLP_VECTORIZE"] in ("", "0") else 1
+
+#: The arithmetic this module defines; recorded in every dump and checked on resume.
+ARITHMETIC_VERSION = "sparse-1"
+#: Dumps written before the version was recorded came from the dense NumPy trainer.
+LEGACY_ARITHMETIC_VERSION = "dense-1"
+
+MODEL_CODES = {"mlp": 0, "softmax": 1, "linear": 2}
+
+# fdlibm's e_exp.c constants (Sun Microsystems, 1993): Cody-Waite reduction and a
+# rational approximation of exp(r) on |r| <= ln2/2, accurate to < 1 ulp.
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_P1 = 1.66666666666666019037e-01
+_P2 = -2.77777777770155933842e-03
+_P3 = 6.61375632143793436117e-05
+_P4 = -1.65339022054652515390e-06
+_P5 = 4.13813679705723846039e-08
+_EXP_MAX = 7.09782712893383973096e02
+_EXP_MIN = -7.45133219101941108420e02
+#: 2**k for k = -1022 ... 1023, all normal numbers, so exact.
+_POW2 = np.ldexp(1.0, np.arange(-1022, 1024))
+
+#: The first layer's columns are padded to a multiple of this many entries (zeros), so
+#: the loops over hidden units have a fixed trip count; any SIMD width gives the same
+#: bits, as every lane is an independent scalar sequence.
+LANES = 16  # the kernels below are written out for exactly 16
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
+
+
+@njit(**_JIT)
+def exp_(x: float) -> float:
+    """exp in float64 with plain + * / only: the same bits on every IEEE 754 machine.
+
+    fdlibm's algorithm: x = k ln2 + r, exp(r) from a degree-5 rational approximation,
+    then scaled by 2**k with exact powers of two (at most one rounding, as ldexp).
+    """
+    if x != x:
+        return x
+    if x > _EXP_MAX:
+        return math.inf
+    if x < _EXP_MIN:
+        return 0.0
+    if abs(x) < 3.725290298461914e-09:  # 2**-28: exp(x) rounds to 1 + x
+        return 1.0 + x
+    if x < 0.0:
+        k = int(_INV_LN2 * x - 0.5)
+    else:
+        k = int(_INV_LN2 * x + 0.5)
+    hi = x - k * _LN2_HI
+    lo = k * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    # y * 2**k by exact powers of two (one rounding, as ldexp; no libm call)
+    if k > 1023:
+        return (y * 2.0) * _POW2[k - 1 + 1022]
+    if k >= -1022:
+        return y * _POW2[k + 1022]
+    return (y * _POW2[k + 1000 + 1022]) * _POW2[-1000 + 1022]
+
+
+@njit(**_JIT)
+def sigmoid_(z: float) -> float:
+    """1 / (1 + exp(-z)) in float64, written so that no step overflows."""
+    if z != z:
+        return z
+    if z >= 0.0:
+        return 1.0 / (1.0 + exp_(-z))
+    e = exp_(z)
+    return e / (1.0 + e)
+
+
+@njit(**_JIT)
+def exp_array(x: np.ndarray, out: np.ndarray) -> None:
+    """``exp_`` elementwise (for tests against libm)."""
+    for i in range(x.shape[0]):
+        out[i] = exp_(x[i])
+
+
+@njit(**_JIT)
+def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, aoff, z, zout, one):
+    """Layer outputs of image ``i`` into ``acts`` (hidden layers) and ``zout`` (logits).
+
+    ``z`` is a scratch vector at least as wide as the widest layer; ``one`` is 1 in the
+    network's dtype (a float literal would promote float32 arithmetic to float64).
+    """
+    n_layers = sizes.shape[0] - 1
+    n1 = sizes[1]
+    stride = (boff[0] - woff[0]) // sizes[0]  # n1 rounded up to whole lanes
+    w0 = woff[0]
+    p0 = indptr[i]
+    p1 = indptr[i + 1]
+    zero = one - one
+    jb = 0
+    while jb < stride:
+        # 32 (or 16) hidden units at a time in local accumulators, i.e. vector
+        # registers, several independent sums in flight; each unit's own sum runs over
+        # the pixels in ascending order
+        if stride - jb >= 2 * LANES:
+            z0 = z1 = z2 = z3 = z4 = z5 = z6 = z7 = z8 = z9 = z10 = z11 = z12 = z13 = z14 = z15 = (
+                z16
+            ) = z17 = z18 = z19 = z20 = z21 = z22 = z23 = z24 = z25 = z26 = z27 = z28 = z29 = (
+                z30
+            ) = z31 = zero
+            for p in range(p0, p1):
+                x = table[values[p]]
+                q = w0 + indices[p] * stride + jb
+                r = theta[q : q + 32]  # constant offsets into a slice: consecutive loads
+                z0 = z0 + r[0] * x
+                z1 = z1 + r[1] * x
+                z2 = z2 + r[2] * x
+                z3 = z3 + r[3] * x
+                z4 = z4 + r[4] * x
+                z5 = z5 + r[5] * x
+                z6 = z6 + r[6] * x
+                z7 = z7 + r[7] * x
+                z8 = z8 + r[8] * x
+                z9 = z9 + r[9] * x
+                z10 = z10 + r[10] * x
+                z11 = z11 + r[11] * x
+                z12 = z12 + r[12] * x
+                z13 = z13 + r[13] * x
+                z14 = z14 + r[14] * x
+                z15 = z15 + r[15] * x
+                z16 = z16 + r[16] * x
+                z17 = z17 + r[17] * x
+                z18 = z18 + r[18] * x
+                z19 = z19 + r[19] * x
+                z20 = z20 + r[20] * x
+                z21 = z21 + r[21] * x
+                z22 = z22 + r[22] * x
+                z23 = z23 + r[23] * x
+                z24 = z24 + r[24] * x
+                z25 = z25 + r[25] * x
+                z26 = z26 + r[26] * x
+                z27 = z27 + r[27] * x
+                z28 = z28 + r[28] * x
+                z29 = z29 + r[29] * x
+                z30 = z30 + r[30] * x
+                z31 = z31 + r[31] * x
+            z[jb + 0] = z0
+            z[jb + 1] = z1
+            z[jb + 2] = z2
+            z[jb + 3] = z3
+            z[jb + 4] = z4
+            z[jb + 5] = z5
+            z[jb + 6] = z6
+            z[jb + 7] = z7
+            z[jb + 8] = z8
+            z[jb + 9] = z9
+            z[jb + 10] = z10
+            z[jb + 11] = z11
+            z[jb + 12] = z12
+            z[jb + 13] = z13
+            z[jb + 14] = z14
+            z[jb + 15] = z15
+            z[jb + 16] = z16
+            z[jb + 17] = z17
+            z[jb + 18] = z18
+            z[jb + 19] = z19
+            z[jb + 20] = z20
+            z[jb + 21] = z21
+            z[jb + 22] = z22
+            z[jb + 23] = z23
+            z[jb + 24] = z24
+            z[jb + 25] = z25
+            z[jb + 26] = z26
+            z[jb + 27] = z27
+            z[jb + 28] = z28
+            z[jb + 29] = z29
+            z[jb + 30] = z30
+            z[jb + 31] = z31
+            jb += 2 * LANES
+        else:
+            z0 = z1 = z2 = z3 = z4 = z5 = z6 = z7 = z8 = z9 = z10 = z11 = z12 = z13 = z14 = z15 = (
+                zero
+            )
+            for p in range(p0, p1):
+                x = table[values[p]]
+                q = w0 + indices[p] * stride + jb
+                r = theta[q : q + 16]  # constant offsets into a slice: consecutive loads
+                z0 = z0 + r[0] * x
+                z1 = z1 + r[1] * x
+                z2 = z2 + r[2] * x
+                z3 = z3 + r[3] * x
+                z4 = z4 + r[4] * x
+                z5 = z5 + r[5] * x
+                z6 = z6 + r[6] * x
+                z7 = z7 + r[7] * x
+                z8 = z8 + r[8] * x
+                z9 = z9 + r[9] * x
+                z10 = z10 + r[10] * x
+                z11 = z11 + r[11] * x
+                z12 = z12 + r[12] * x
+                z13 = z13 + r[13] * x
+                z14 = z14 + r[14] * x
+                z15 = z15 + r[15] * x
+            z[jb + 0] = z0
+            z[jb + 1] = z1
+            z[jb + 2] = z2
+            z[jb + 3] = z3
+            z[jb + 4] = z4
+            z[jb + 5] = z5
+            z[jb + 6] = z6
+            z[jb + 7] = z7
+            z[jb + 8] = z8
+            z[jb + 9] = z9
+            z[jb + 10] = z10
+            z[jb + 11] = z11
+            z[jb + 12] = z12
+            z[jb + 13] = z13
+            z[jb + 14] = z14
+            z[jb + 15] = z15
+            jb += LANES
+    b0 = boff[0]
+    if n_layers == 1:
+        for j in range(n1):
+            zout[j] = z[j] + theta[b0 + j]
+        return
+    a0 = aoff[0]
+    for j in range(n1):
+        acts[a0 + j] = sigmoid_(float(z[j] + theta[b0 + j]))
+    for layer in range(1, n_layers):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        src = aoff[layer - 1]
+        w = woff[layer]
+        b = boff[layer]
+        last = layer == n_layers - 1
+        for j in range(n_out):
+            acc = one - one
+            row = w + j * n_in
+            for k in range(n_in):
+                acc = acc + theta[row + k] * acts[src + k]
+            if last:
+                zout[j] = acc + theta[b + j]
+            else:
+                acts[aoff[layer] + j] = sigmoid_(float(acc + theta[b + j]))
+
+
+@njit(**_JIT)
+def _output(model, zout, out, n_out, e64):
+    """Output activations from logits: sigmoid, softmax (in float64) or identity."""
+    if model == 0:
+        for j in range(n_out):
+            out[j] = sigmoid_(float(zout[j]))
+    elif model == 1:
+        top = float(zout[0])
+        for j in range(1, n_out):
+            if float(zout[j]) > top:
+                top = float(zout[j])
+        s = 0.0
+        for j in range(n_out):
+            e64[j] = exp_(float(zout[j]) - top)
+            s = s + e64[j]
+        for j in range(n_out):
+            out[j] = e64[j] / s
+    else:
+        for j in range(n_out):
+            out[j] = zout[j]
+
+
+@njit(**_JIT)
+def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, one):
+    """The last layer's weighted inputs for every image of a sparse set, into ``out``."""
+    n = indptr.shape[0] - 1
+    width = max(sizes[1:].max(), (boff[0] - woff[0]) // sizes[0])
+    z = np.zeros(width, theta.dtype)
+    acts = np.zeros(max(aoff[-1], 1), theta.dtype)
+    for i in range(n):
+        _forward(
+            theta, sizes, woff, boff, indptr, indices, values, table, i, acts, aoff, z, out[i], one
+        )
+
+
+@njit(**_JIT)
+def sgd_epoch(
+    theta,
+    sizes,
+    woff,
+    boff,
+    aoff,
+    indptr,
+    indices,
+    values,
+    table,
+    labels,
+    order,
+    batch_size,
+    steps,
+    decays,
+    model,
+    sigmoid_delta,
+    decay_biases,
+    one,
+):
+    """One epoch of mini-batch SGD over ``order``, updating ``theta`` in place.
+
+    ``steps[b]`` and ``decays[b]`` are mini-batch b's eta/m and 1 - eta lmbda / n in the
+    network's dtype (``decays`` empty when lmbda is 0).
+    """
+    n_layers = sizes.shape[0] - 1
+    n_in0 = sizes[0]
+    n1 = sizes[1]
+    stride = (boff[0] - woff[0]) // n_in0
+    n_out = sizes[n_layers]
+    width = max(sizes[1:].max(), stride)
+    dtype = theta.dtype
+    grad = np.zeros(theta.shape[0], dtype)
+    acts = np.zeros(max(aoff[-1], 1), dtype)
+    z = np.zeros(width, dtype)
+    zout = np.zeros(n_out, dtype)
+    out = np.zeros(n_out, dtype)
+    e64 = np.zeros(n_out, np.float64)
+    delta = np.zeros(width, dtype)
+    delta0 = np.zeros(stride, dtype)  # the first layer's, zero beyond n1
+    prev = np.zeros(width, dtype)
+    touched = np.zeros(n_in0, np.int64)
+    touched_list = np.zeros(n_in0 + 1, np.int64)  # one spare: the branch-free append
+    w0 = woff[0]
+    n_batches = (order.shape[0] + batch_size - 1) // batch_size
+    touch = 0
+    for batch in range(n_batches):
+        start = batch * batch_size
+        stop = min(start + batch_size, order.shape[0])
+        n_touched = 0
+        # read one byte per cache line of the mini-batch's images first: the scattered
+        # loads then overlap instead of stalling each sample in turn (changes no value)
+        for s in range(start, stop):
+            i = order[s]
+            for p in range(indptr[i], indptr[i + 1], 32):
+                touch += indices[p] + values[p]
+        for s in range(start, stop):
+            i = order[s]
+            _forward(
+                theta,
+                sizes,
+                woff,
+                boff,
+                indptr,
+                indices,
+                values,
+                table,
+                i,
+                acts,
+                aoff,
+                z,
+                zout,
+                one,
+            )
+            _output(model, zout, out, n_out, e64)
+            label = labels[i]
+            for j in range(n_out):
+                d = out[j]
+                if j == label:
+                    d = out[j] - one
+                if sigmoid_delta:
+                    d = d * (out[j] * (one - out[j]))
+                delta[j] = d
+            for layer in range(n_layers - 1, 0, -1):
+                n_in = sizes[layer]
+                n_o = sizes[layer + 1]
+                w = woff[layer]
+                b = boff[layer]
+                src = aoff[layer - 1]
+                for j in range(n_o):
+                    dj = delta[j]
+                    row = w + j * n_in
+                    for k in range(n_in):
+                        grad[row + k] = grad[row + k] + dj * acts[src + k]
+                    grad[b + j] = grad[b + j] + dj
+                for k in range(n_in):
+                    prev[k] = 0.0
+                for j in range(n_o):
+                    dj = delta[j]
+                    row = w + j * n_in
+                    for k in range(n_in):
+                        prev[k] = prev[k] + dj * theta[row + k]
+                for k in range(n_in):
+                    a = acts[src + k]
+                    delta[k] = prev[k] * (a * (one - a))
+            # first layer: only the image's non-zero pixels
+            b0 = boff[0]
+            for j in range(n1):
+                delta0[j] = delta[j]
+            p0 = indptr[i]
+            p1 = indptr[i + 1]
+            for p in range(p0, p1):  # branch-free: the list grows only for a new column
+                k = indices[p]
+                touched_list[n_touched] = k
+                n_touched += 1 - touched[k]
+                touched[k] = 1
+            jb = 0
+            while jb < stride:
+                if stride - jb >= 2 * LANES:
+                    d0 = delta0[jb + 0]
+                    d1 = delta0[jb + 1]
+                    d2 = delta0[jb + 2]
+                    d3 = delta0[jb + 3]
+                    d4 = delta0[jb + 4]
+                    d5 = delta0[jb + 5]
+                    d6 = delta0[jb + 6]
+                    d7 = delta0[jb + 7]
+                    d8 = delta0[jb + 8]
+                    d9 = delta0[jb + 9]
+                    d10 = delta0[jb + 10]
+                    d11 = delta0[jb + 11]
+                    d12 = delta0[jb + 12]
+                    d13 = delta0[jb + 13]
+                    d14 = delta0[jb + 14]
+                    d15 = delta0[jb + 15]
+                    d16 = delta0[jb + 16]
+                    d17 = delta0[jb + 17]
+                    d18 = delta0[jb + 18]
+                    d19 = delta0[jb + 19]
+                    d20 = delta0[jb + 20]
+                    d21 = delta0[jb + 21]
+                    d22 = delta0[jb + 22]
+                    d23 = delta0[jb + 23]
+                    d24 = delta0[jb + 24]
+                    d25 = delta0[jb + 25]
+                    d26 = delta0[jb + 26]
+                    d27 = delta0[jb + 27]
+                    d28 = delta0[jb + 28]
+                    d29 = delta0[jb + 29]
+                    d30 = delta0[jb + 30]
+                    d31 = delta0[jb + 31]
+                    for p in range(p0, p1):
+                        x = table[values[p]]
+                        q = w0 + indices[p] * stride + jb
+                        g = grad[q : q + 32]
+                        g0 = g[0] + d0 * x
+                        g1 = g[1] + d1 * x
+                        g2 = g[2] + d2 * x
+                        g3 = g[3] + d3 * x
+                        g4 = g[4] + d4 * x
+                        g5 = g[5] + d5 * x
+                        g6 = g[6] + d6 * x
+                        g7 = g[7] + d7 * x
+                        g8 = g[8] + d8 * x
+                        g9 = g[9] + d9 * x
+                        g10 = g[10] + d10 * x
+                        g11 = g[11] + d11 * x
+                        g12 = g[12] + d12 * x
+                        g13 = g[13] + d13 * x
+                        g14 = g[14] + d14 * x
+                        g15 = g[15] + d15 * x
+                        g16 = g[16] + d16 * x
+                        g17 = g[17] + d17 * x
+                        g18 = g[18] + d18 * x
+                        g19 = g[19] + d19 * x
+                        g20 = g[20] + d20 * x
+                        g21 = g[21] + d21 * x
+                        g22 = g[22] + d22 * x
+                        g23 = g[23] + d23 * x
+                        g24 = g[24] + d24 * x
+                        g25 = g[25] + d25 * x
+                        g26 = g[26] + d26 * x
+                        g27 = g[27] + d27 * x
+                        g28 = g[28] + d28 * x
+                        g29 = g[29] + d29 * x
+                        g30 = g[30] + d30 * x
+                        g31 = g[31] + d31 * x
+                        g[0] = g0
+                        g[1] = g1
+                        g[2] = g2
+                        g[3] = g3
+                        g[4] = g4
+                        g[5] = g5
+                        g[6] = g6
+                        g[7] = g7
+                        g[8] = g8
+                        g[9] = g9
+                        g[10] = g10
+                        g[11] = g11
+                        g[12] = g12
+                        g[13] = g13
+                        g[14] = g14
+                        g[15] = g15
+                        g[16] = g16
+                        g[17] = g17
+                        g[18] = g18
+                        g[19] = g19
+                        g[20] = g20
+                        g[21] = g21
+                        g[22] = g22
+                        g[23] = g23
+                        g[24] = g24
+                        g[25] = g25
+                        g[26] = g26
+                        g[27] = g27
+                        g[28] = g28
+                        g[29] = g29
+                        g[30] = g30
+                        g[31] = g31
+                    jb += 2 * LANES
+                else:
+                    d0 = delta0[jb + 0]
+                    d1 = delta0[jb + 1]
+                    d2 = delta0[jb + 2]
+                    d3 = delta0[jb + 3]
+                    d4 = delta0[jb + 4]
+                    d5 = delta0[jb + 5]
+                    d6 = delta0[jb + 6]
+                    d7 = delta0[jb + 7]
+                    d8 = delta0[jb + 8]
+                    d9 = delta0[jb + 9]
+                    d10 = delta0[jb + 10]
+                    d11 = delta0[jb + 11]
+                    d12 = delta0[jb + 12]
+                    d13 = delta0[jb + 13]
+                    d14 = delta0[jb + 14]
+                    d15 = delta0[jb + 15]
+                    for p in range(p0, p1):
+                        x = table[values[p]]
+                        q = w0 + indices[p] * stride + jb
+                        g = grad[q : q + 16]
+                        g0 = g[0] + d0 * x
+                        g1 = g[1] + d1 * x
+                        g2 = g[2] + d2 * x
+                        g3 = g[3] + d3 * x
+                        g4 = g[4] + d4 * x
+                        g5 = g[5] + d5 * x
+                        g6 = g[6] + d6 * x
+                        g7 = g[7] + d7 * x
+                        g8 = g[8] + d8 * x
+                        g9 = g[9] + d9 * x
+                        g10 = g[10] + d10 * x
+                        g11 = g[11] + d11 * x
+                        g12 = g[12] + d12 * x
+                        g13 = g[13] + d13 * x
+                        g14 = g[14] + d14 * x
+                        g15 = g[15] + d15 * x
+                        g[0] = g0
+                        g[1] = g1
+                        g[2] = g2
+                        g[3] = g3
+                        g[4] = g4
+                        g[5] = g5
+                        g[6] = g6
+                        g[7] = g7
+                        g[8] = g8
+                        g[9] = g9
+                        g[10] = g10
+                        g[11] = g11
+                        g[12] = g12
+                        g[13] = g13
+                        g[14] = g14
+                        g[15] = g15
+                    jb += LANES
+            for j in range(n1):
+                grad[b0 + j] = grad[b0 + j] + delta[j]
+        # the update
+        step = steps[batch]
+        if decays.shape[0]:
+            decay = decays[batch]
+            for layer in range(n_layers):
+                w = woff[layer]
+                for q in range(w, boff[layer]):
+                    theta[q] = theta[q] * decay
+                if decay_biases:
+                    b = boff[layer]
+                    for q in range(b, b + sizes[layer + 1]):
+                        theta[q] = theta[q] * decay
+        for layer in range(1, n_layers):
+            w = woff[layer]
+            for q in range(w, w + sizes[layer] * sizes[layer + 1]):
+                theta[q] = theta[q] - step * grad[q]
+                grad[q] = 0.0
+        for layer in range(n_layers):
+            b = boff[layer]
+            for q in range(b, b + sizes[layer + 1]):
+                theta[q] = theta[q] - step * grad[q]
+                grad[q] = 0.0
+        for t in range(n_touched):
+            k = touched_list[t]
+            touched[k] = 0
+            base = w0 + k * stride
+            for q in range(base, base + stride, LANES):
+                t = theta[q : q + LANES]
+                g = grad[q : q + LANES]
+                t0 = t[0] - step * g[0]
+                t1 = t[1] - step * g[1]
+                t2 = t[2] - step * g[2]
+                t3 = t[3] - step * g[3]
+                t4 = t[4] - step * g[4]
+                t5 = t[5] - step * g[5]
+                t6 = t[6] - step * g[6]
+                t7 = t[7] - step * g[7]
+                t8 = t[8] - step * g[8]
+                t9 = t[9] - step * g[9]
+                t10 = t[10] - step * g[10]
+                t11 = t[11] - step * g[11]
+                t12 = t[12] - step * g[12]
+                t13 = t[13] - step * g[13]
+                t14 = t[14] - step * g[14]
+                t15 = t[15] - step * g[15]
+                t[0] = t0
+                t[1] = t1
+                t[2] = t2
+                t[3] = t3
+                t[4] = t4
+                t[5] = t5
+                t[6] = t6
+                t[7] = t7
+                t[8] = t8
+                t[9] = t9
+                t[10] = t10
+                t[11] = t11
+                t[12] = t12
+                t[13] = t13
+                t[14] = t14
+                t[15] = t15
+                g[:] = 0.0
+    return touch  # keeps the reads above from being optimised away

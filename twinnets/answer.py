@@ -591,6 +591,7 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
             kinds_rows.append(
                 {
                     "model": f"`{name}`",
+                    "eta": _f(eta, 3),
                     **{
                         KIND_WORDS[k]: s.quote(cell, k, "relative_all").ci(digits=4)
                         for k in ("both_differ", "same_order", "same_init")

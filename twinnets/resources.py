@@ -69,6 +69,10 @@ SPARSE_BYTES_PER_IMAGE = 600
 #: Resident memory of a Python process with numpy, scipy, pandas and pyarrow loaded
 #: (about 150 MB measured; a training job's whole script peaked at 210-260 MB).
 PYTHON_MB = 150
+#: Memory numba and LLVM take while compiling the trainer's kernels, which the first job
+#: on a machine (an empty kernel cache) pays: its script peaked at 400 MB measured, against
+#: 210-260 MB with the cache filled.
+COMPILE_MB = 200
 #: Bytes per parameter while a dump is read or written: the tidy Parquet layout holds
 #: a row (layer, param, row, col, value) per parameter, in pandas and Arrow at once.
 DUMP_BYTES_PER_PARAM = 100
@@ -161,7 +165,8 @@ def train_runtime(
 def train_mem_mb(settings: Mapping[str, Any], attempt: int = 1, networks: int = 1) -> int:
     """MB for a job training ``networks`` networks: images, their sparse form, logits, dumps.
 
-    Does not grow with epochs (each epoch reuses the same arrays); grows with the
+    Allows for compiling the kernels (``COMPILE_MB``: a job may meet an empty kernel
+    cache). Does not grow with epochs (each epoch reuses the same arrays); grows with the
     output width (the logits of every evaluated image, per network evaluated at once),
     the parameter count (one dump read or written at a time) and, barely, with the
     networks of a block (``PARAM_COPIES`` copies of each one's parameters).
@@ -176,7 +181,8 @@ def train_mem_mb(settings: Mapping[str, Any], attempt: int = 1, networks: int = 
     logits = 2 * evaluated * sizes[-1] * 8 * 2
     dumps = params * DUMP_BYTES_PER_PARAM
     block = networks * params * PARAM_COPIES * 8
-    return megabytes(PYTHON_MB + (images + logits + dumps + block) / 2**20, attempt)
+    total = PYTHON_MB + COMPILE_MB + (images + logits + dumps + block) / 2**20
+    return megabytes(total, attempt)
 
 
 def analyze_seconds(

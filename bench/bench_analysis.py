@@ -1,7 +1,7 @@
 """Benchmark: the full analysis of one large group of networks.
 
 What it measures
-    Wall time of ``twinnets.analysis.analyze_group`` on 64 networks of [784, 30, 10]
+    Wall time of ``twinnets.compare.groups.analyze_group`` on 64 networks of [784, 30, 10]
     trained at one (eta, epochs): 2,016 pairs, every metric for every pair (raw and
     aligned distances three ways, dead-pixel and unseen-direction splits, the
     init/training decomposition, pre-activation distances, CKA, matched-unit
@@ -33,9 +33,9 @@ import sys
 import time
 from pathlib import Path
 
-from twinnets.analysis import analyze_group
-from twinnets.checkpoints import train_checkpoint
-from twinnets.network import TrainConfig
+from twinnets.compare.groups import analyze_group
+from twinnets.dumps.checkpoints import train_checkpoint
+from twinnets.train.network import TrainConfig
 
 
 def ensure_networks(cache: Path, mnist: str, n: int, epochs: int) -> list[Path]:

@@ -12,8 +12,8 @@ What it measures
       ``sparse-1``, kept here only for the ratio (``dense_sgd_epoch_stacked``: one BLAS
       product per layer per mini-batch, for a stack of K networks), with its per-epoch
       evaluation (``network.split_logits``: dense products);
-    * ``sparse kernel``: ``twinnets.network.train_block``'s epoch, the compiled kernel of
-      ``twinnets.kernels`` over the non-zero pixels, with its sparse evaluation.
+    * ``sparse kernel``: ``twinnets.train.network.train_block``'s epoch, the compiled kernel of
+      ``twinnets.train.kernels`` over the non-zero pixels, with its sparse evaluation.
 
     Rows: SGD alone, and SGD plus the per-epoch evaluation (the cost on the training
     set, the accuracy on the 10,000 validation and 10,000 test images), each with its
@@ -58,8 +58,8 @@ import numpy as np
 from scipy.special import expit
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from twinnets.mnist import Mnist, Split, load_mnist, scale_pixels
-from twinnets.network import (
+from twinnets.data.mnist import Mnist, Split, load_mnist, scale_pixels
+from twinnets.train.network import (
     EvalSets,
     KernelLayout,
     Params,

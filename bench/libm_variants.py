@@ -25,7 +25,7 @@ import platform
 
 import numpy as np
 
-from twinnets import kernels
+from twinnets.train import kernels
 
 
 def inputs() -> np.ndarray:

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from twinnets._io import write_frame
-from twinnets.analysis import analyze_group
-from twinnets.workflow import job
+from twinnets.compare.groups import analyze_group
+from twinnets.pipeline.jobs import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

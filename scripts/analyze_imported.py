@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from twinnets import imported
 from twinnets._io import write_frame
-from twinnets.analysis import analyze_group
-from twinnets.dumps import read_dump
-from twinnets.workflow import job
+from twinnets.compare.groups import analyze_group
+from twinnets.dumps.storage import read_dump
+from twinnets.pipeline import imported
+from twinnets.pipeline.jobs import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

@@ -3,8 +3,8 @@
 import pandas as pd
 
 from twinnets._io import atomic_write_text
-from twinnets.answer import answer_markdown
-from twinnets.workflow import job
+from twinnets.pipeline.jobs import job
+from twinnets.report.answer import answer_markdown
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

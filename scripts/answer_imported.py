@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from twinnets import imported
 from twinnets._io import atomic_write_text
-from twinnets.workflow import job
+from twinnets.pipeline import imported
+from twinnets.pipeline.jobs import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

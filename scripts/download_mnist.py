@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from twinnets.mnist import fetch_mnist
-from twinnets.workflow import job
+from twinnets.data.mnist import fetch_mnist
+from twinnets.pipeline.jobs import job
 
 with job(snakemake):  # noqa: F821 (injected by Snakemake)
     fetch_mnist(Path(snakemake.output[0]).parent, snakemake.params.mirrors)  # noqa: F821

@@ -1,7 +1,7 @@
 """Snakemake entry point: all groups' tables as one, plus the per-kind summary."""
 
-from twinnets.summary import gather_tables
-from twinnets.workflow import job
+from twinnets.compare.summary import gather_tables
+from twinnets.pipeline.jobs import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from twinnets.interop import import_to_dump
-from twinnets.mnist import load_mnist
-from twinnets.workflow import job
+from twinnets.data.mnist import load_mnist
+from twinnets.dumps.formats import import_to_dump
+from twinnets.pipeline.jobs import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

@@ -1,7 +1,7 @@
 """Snakemake entry point: draw the figure that the rule's ``figure`` param names."""
 
-from twinnets import figures
-from twinnets.workflow import job
+from twinnets.pipeline.jobs import job
+from twinnets.report import figures
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from twinnets import figures
 from twinnets._io import atomic_write_bytes
-from twinnets.workflow import job
+from twinnets.pipeline.jobs import job
+from twinnets.report import figures
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

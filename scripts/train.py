@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from twinnets.checkpoints import format_epoch, train_checkpoints
-from twinnets.network import TrainConfig
-from twinnets.workflow import job
+from twinnets.dumps.checkpoints import format_epoch, train_checkpoints
+from twinnets.pipeline.jobs import job
+from twinnets.train.network import TrainConfig
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):

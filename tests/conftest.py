@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from twinnets.mnist import FILES, MIRROR_ENV, Mnist, load_mnist
+from twinnets.data.mnist import FILES, MIRROR_ENV, Mnist, load_mnist
 
 #: The real data beside the project: <root>/../shared/data/mnist (treat it as read-only).
 DEFAULT_MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from twinnets.alignment import (
+from twinnets.compare.alignment import (
     Transform,
     align,
     apply_transforms,
@@ -16,10 +16,10 @@ from twinnets.alignment import (
     random_transforms,
     tanh_coordinates,
 )
-from twinnets.distances import flatten
-from twinnets.mnist import load_mnist
-from twinnets.network import Params, TrainConfig, feedforward, train
-from twinnets.similarity import cross_correlation
+from twinnets.compare.distances import flatten
+from twinnets.compare.similarity import cross_correlation
+from twinnets.data.mnist import load_mnist
+from twinnets.train.network import Params, TrainConfig, feedforward, train
 
 N_TRAIN = 2_000
 

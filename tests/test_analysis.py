@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from twinnets.alignment import apply_transforms, random_transforms
-from twinnets.analysis import analyze_group
-from twinnets.answer import answer_markdown
 from twinnets.cli import main
-from twinnets.dumps import write_dump
-from twinnets.mnist import FILES, load_mnist
-from twinnets.network import TrainConfig, TrainedNetwork, train
-from twinnets.summary import summarise
+from twinnets.compare.alignment import apply_transforms, random_transforms
+from twinnets.compare.groups import analyze_group
+from twinnets.compare.summary import summarise
+from twinnets.data.mnist import FILES, load_mnist
+from twinnets.dumps.storage import write_dump
+from twinnets.report.answer import answer_markdown
+from twinnets.train.network import TrainConfig, TrainedNetwork, train
 
 N_TRAIN = 2_000
 
@@ -83,11 +83,11 @@ def test_init_null_and_distance_from_init(analysis):
 
 def test_nulls_equal_a_direct_computation_on_fresh_inits(analysis, group):
     """The null columns are the same statistics for the pair's rebuilt initialisations."""
-    from twinnets.alignment import align, hidden_activations
-    from twinnets.distances import flatten, relative_distance
-    from twinnets.dumps import read_dump
-    from twinnets.network import init_params
-    from twinnets.similarity import linear_cka
+    from twinnets.compare.alignment import align, hidden_activations
+    from twinnets.compare.distances import flatten, relative_distance
+    from twinnets.compare.similarity import linear_cka
+    from twinnets.dumps.storage import read_dump
+    from twinnets.train.network import init_params
 
     pairs = analysis.pairs
     row = pairs[(pairs.a_init_seed == 0) & (pairs.b_init_seed == 1)].iloc[0]
@@ -179,7 +179,7 @@ def test_barrier_budget_is_respected_and_balanced(group, mnist_workdir):
 
 
 def test_a_shuffled_copy_is_the_same_network(group, mnist_workdir, tmp_path):
-    from twinnets.dumps import read_dump
+    from twinnets.dumps.storage import read_dump
 
     original = read_dump(group["paths"][0]).network
     shuffled = apply_transforms(

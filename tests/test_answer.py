@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from twinnets.answer import BASIN_RELATIVE, Quote, answer_markdown, one_basin
+from twinnets.report.answer import BASIN_RELATIVE, Quote, answer_markdown, one_basin
 
 CELL = {"model": "mlp", "family": "mlp", "sizes": "784-30-10", "eta": 3.0, "epochs": 30,
         "init": "nielsen", "lmbda": 0.0}  # fmt: skip

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from twinnets.barriers import (
+from twinnets.compare.barriers import (
     BarrierData,
     _sigmoid_inplace,
     barrier,
@@ -20,8 +20,8 @@ from twinnets.barriers import (
     permute_first_layer,
     select_barrier_pairs,
 )
-from twinnets.mnist import load_mnist
-from twinnets.network import (
+from twinnets.data.mnist import load_mnist
+from twinnets.train.network import (
     COSTS,
     Params,
     TrainConfig,
@@ -49,7 +49,7 @@ def net(seed: int, sizes: tuple[int, ...] = (N_IN, 8, 10), init: str = "scaled")
 
 
 def own_cost(params: Params, data: BarrierData, cost: str) -> float:
-    """Training cost by twinnets.network alone: total_cost without the L2 term."""
+    """Training cost by twinnets.train.network alone: total_cost without the L2 term."""
     config = TrainConfig(sizes=params.sizes, cost=cost, lmbda=0.0)
     return total_cost(params, output_logits(params, data.x_train), data.y_train, config)
 
@@ -59,7 +59,7 @@ def own_error(params: Params, data: BarrierData) -> float:
 
 
 def naive_curve(a: Params, b: Params, data: BarrierData, cost: str, n_alpha: int = 25):
-    """Interpolate every parameter, then evaluate with twinnets.network: no shortcut."""
+    """Interpolate every parameter, then evaluate with twinnets.train.network: no shortcut."""
     rows = []
     for alpha in np.linspace(0, 1, n_alpha):
         p = interpolate_params(a, b, alpha)

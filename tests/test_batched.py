@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from twinnets.batched import train_batched
-from twinnets.distances import flatten
-from twinnets.mnist import load_mnist
-from twinnets.network import TrainConfig, train
+from twinnets.compare.distances import flatten
+from twinnets.data.mnist import load_mnist
+from twinnets.train.batched import train_batched
+from twinnets.train.network import TrainConfig, train
 
 N_TRAIN = 500
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from twinnets.cli import build_parser, main
-from twinnets.dumps import read_dump
+from twinnets.dumps.storage import read_dump
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:

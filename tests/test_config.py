@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from twinnets import interop, network
-from twinnets.mnist import DEFAULT_MIRRORS
+from twinnets.data.mnist import DEFAULT_MIRRORS
+from twinnets.dumps import formats as interop
+from twinnets.train import network
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
@@ -64,7 +65,7 @@ def test_import_formats_and_activations_are_the_package_names():
 
 def test_the_mirror_list_lives_in_the_package_only():
     mirrors = dict(schema_keys(SCHEMA))["mnist.mirrors"]
-    assert "default" not in mirrors  # the workflow fills in twinnets.mnist.DEFAULT_MIRRORS
+    assert "default" not in mirrors  # the workflow fills in twinnets.data.mnist.DEFAULT_MIRRORS
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert "mirrors" not in config.get("mnist", {})
     assert DEFAULT_MIRRORS and all("://" in m for m in DEFAULT_MIRRORS)

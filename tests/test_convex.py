@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from twinnets.convex import class_sums, components, linear_minimiser
-from twinnets.distances import flatten, relative_distance
-from twinnets.mnist import Split, load_mnist
-from twinnets.network import (
+from twinnets.compare.convex import class_sums, components, linear_minimiser
+from twinnets.compare.distances import flatten, relative_distance
+from twinnets.data.mnist import Split, load_mnist
+from twinnets.train.network import (
     Params,
     TrainConfig,
     batches_per_epoch,

@@ -11,17 +11,18 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from twinnets import __version__, dumps
-from twinnets.dumps import DumpError, read_dump, read_metadata, write_dump
-from twinnets.mnist import FILES
-from twinnets.network import TrainConfig, TrainedNetwork, init_params, train
+from twinnets import __version__
+from twinnets.data.mnist import FILES
+from twinnets.dumps import storage as dumps
+from twinnets.dumps.storage import DumpError, read_dump, read_metadata, write_dump
+from twinnets.train.network import TrainConfig, TrainedNetwork, init_params, train
 
 SIZES = (784, 30, 10)
 
 
 @pytest.fixture(scope="module")
 def trained(mnist_workdir):
-    from twinnets.mnist import load_mnist
+    from twinnets.data.mnist import load_mnist
 
     data = load_mnist(mnist_workdir, n_train=500)
     return {
@@ -132,7 +133,7 @@ def test_corrupt_truncated_and_foreign_files_name_the_path(tmp_path, trained):
 def test_hive_tree_reads_as_one_table(tmp_path, mnist_workdir):
     import duckdb
 
-    from twinnets.mnist import load_mnist
+    from twinnets.data.mnist import load_mnist
 
     data = load_mnist(mnist_workdir, n_train=200)
     for eta in (0.5, 3.0):

@@ -21,12 +21,12 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 from PIL import Image
 
-from twinnets import figures
-from twinnets.alignment import Transform, apply_transforms
-from twinnets.analysis import dead_pixels
-from twinnets.dumps import write_dump
-from twinnets.mnist import file_checksums, load_mnist
-from twinnets.network import EpochMetrics, TrainConfig, TrainedNetwork, init_params
+from twinnets.compare.alignment import Transform, apply_transforms
+from twinnets.compare.groups import dead_pixels
+from twinnets.data.mnist import file_checksums, load_mnist
+from twinnets.dumps.storage import write_dump
+from twinnets.report import figures
+from twinnets.train.network import EpochMetrics, TrainConfig, TrainedNetwork, init_params
 
 ETAS = (0.5, 3.0)
 EPOCHS = (0, 1, 5, 30)

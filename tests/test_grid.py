@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twinnets import grid
+from twinnets.pipeline import grid
 
 
 def blocks(design: str, inits: list[int], orders: list[int], size: int) -> list[list]:

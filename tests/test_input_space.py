@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twinnets.input_space import InputSpace, preactivation_relative_distance, preactivations
+from twinnets.compare.input_space import InputSpace, preactivation_relative_distance, preactivations
 
 
 def test_preactivation_distance_matches_the_direct_formula():

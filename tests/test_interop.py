@@ -10,18 +10,25 @@ import zipfile
 import numpy as np
 import pytest
 
-from twinnets import interop
 from twinnets.cli import main
-from twinnets.dumps import read_dump, read_metadata, write_dump
-from twinnets.mnist import FILES
-from twinnets.network import Params, TrainConfig, TrainedNetwork, feedforward, init_params, train
+from twinnets.data.mnist import FILES
+from twinnets.dumps import formats as interop
+from twinnets.dumps.storage import read_dump, read_metadata, write_dump
+from twinnets.train.network import (
+    Params,
+    TrainConfig,
+    TrainedNetwork,
+    feedforward,
+    init_params,
+    train,
+)
 
 SUFFIX = {"nielsen-json": ".json", "safetensors": ".safetensors", "npz": ".npz"}
 
 
 @pytest.fixture(scope="module")
 def networks(mnist_workdir):
-    from twinnets.mnist import load_mnist
+    from twinnets.data.mnist import load_mnist
 
     data = load_mnist(mnist_workdir, n_train=300)
     return {

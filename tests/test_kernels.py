@@ -1,6 +1,6 @@
 """The trainer's arithmetic is the project's own: the same bits on every machine.
 
-The kernels (``twinnets.kernels``) call no BLAS and no libm and are compiled without
+The kernels (``twinnets.train.kernels``) call no BLAS and no libm and are compiled without
 fastmath, so the parameters must not depend on OpenBLAS's CPU kernel, glibc's
 CPU-specific ``exp``, the thread count, or the CPU numba compiles for. The golden
 hashes below were computed once (on an AMD EPYC with AVX-512, 2026-12-02); CI on
@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from numba import njit
 
-from twinnets import kernels
-from twinnets.mnist import load_mnist
-from twinnets.network import (
+from twinnets.data.mnist import load_mnist
+from twinnets.train import kernels
+from twinnets.train.network import (
     KernelLayout,
     TrainConfig,
     init_params,
@@ -181,8 +181,8 @@ def test_resuming_a_dump_of_another_arithmetic_names_both(data):
 SCRIPT = """
 import dataclasses, hashlib, json, sys
 import numpy as np
-from twinnets.batched import train_batched
-from twinnets.mnist import load_mnist
+from twinnets.train.batched import train_batched
+from twinnets.data.mnist import load_mnist
 from tests.test_kernels import GOLDEN_CONFIGS, params_sha256
 
 data = load_mnist(sys.argv[1], n_train=1000)

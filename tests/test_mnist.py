@@ -1,8 +1,8 @@
-"""twinnets.mnist: fetching from mirrors, verification, IDX parsing, caching and the split.
+"""twinnets.data.mnist: fetching from mirrors, verification, IDX parsing, caching and the split.
 
 Everything here is offline: downloads go to a stdlib HTTP server on 127.0.0.1, local
 folders or file:// URLs, with small synthetic IDX files whose hashes replace the real
-ones in ``twinnets.mnist.FILES``. The tests of the real data need ``mnist_dir``.
+ones in ``twinnets.data.mnist.FILES``. The tests of the real data need ``mnist_dir``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twinnets import cli, mnist
-from twinnets.mnist import MIRROR_ENV, MnistError
+from twinnets import cli
+from twinnets.data import mnist
+from twinnets.data.mnist import MIRROR_ENV, MnistError
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"

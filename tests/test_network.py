@@ -10,8 +10,8 @@ import pytest
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
-from twinnets.mnist import load_mnist, scale_pixels
-from twinnets.network import (
+from twinnets.data.mnist import load_mnist, scale_pixels
+from twinnets.train.network import (
     Params,
     TrainConfig,
     TrainingDiverged,

@@ -15,10 +15,10 @@ import yaml
 from test_workflow import make_copy, snakemake
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from twinnets import grid, resources
-from twinnets.batched import train_batched
-from twinnets.network import TrainConfig
-from twinnets.workflow import job
+from twinnets.pipeline import grid, resources
+from twinnets.pipeline.jobs import job
+from twinnets.train.batched import train_batched
+from twinnets.train.network import TrainConfig
 
 NIELSEN = [784, 30, 10]
 
@@ -107,8 +107,8 @@ def test_the_time_estimate_covers_a_real_training(mnist_data, networks):
 
 MEASURE_RSS = """
 import json, sys
-from twinnets.checkpoints import train_checkpoints
-from twinnets.network import TrainConfig
+from twinnets.dumps.checkpoints import train_checkpoints
+from twinnets.train.network import TrainConfig
 from threadpoolctl import threadpool_limits
 settings, mnist, out, networks = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 configs = [TrainConfig(**{**settings, "order_seed": k}) for k in range(networks)]
@@ -160,7 +160,7 @@ def test_jobs_run_blas_with_the_threads_they_were_given(tmp_path, threads):
 
 
 def test_the_workflow_asks_for_what_the_functions_derive(tmp_path, mnist_dir):
-    """The rules' resources come from twinnets.resources, job by job (a dry run)."""
+    """The rules' resources come from twinnets.pipeline.resources, job by job (a dry run)."""
     workdir = make_copy(tmp_path, mnist_dir)
     out = snakemake(workdir, "-n")
     jobs, rule, wildcards, networks = {}, None, "", 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from twinnets.similarity import (
+from twinnets.compare.similarity import (
     FUNCTION_METRICS,
     ActivationGram,
     activation_gram,

@@ -29,7 +29,7 @@ import yaml
 from test_workflow import make_copy, snakemake
 
 import twinnets
-from twinnets.dumps import read_dump
+from twinnets.dumps.storage import read_dump
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "tests" / "cluster"
@@ -96,7 +96,7 @@ class Run:
 
 def run_profile(workdir: Path) -> Run:
     env = {**os.environ, "PYTHONPATH": str(workdir)}
-    env.pop(twinnets.mnist.MIRROR_ENV, None)
+    env.pop(twinnets.data.mnist.MIRROR_ENV, None)
     cmd = [
         *("timeout", "-k", "15", str(RUN_TIMEOUT)),
         *(sys.executable, "-m", "snakemake", "--profile", "profiles/slurm"),

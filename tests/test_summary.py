@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twinnets.summary import BY_NAME, Design, interval, pair_weights, summarise, weighted
+from twinnets.compare.summary import BY_NAME, Design, interval, pair_weights, summarise, weighted
 
 SEEDS = ["a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed"]
 

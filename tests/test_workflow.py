@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 import twinnets
-from twinnets import grid
-from twinnets.dumps import read_dump
+from twinnets.dumps.storage import read_dump
+from twinnets.pipeline import grid
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs")
@@ -53,7 +53,7 @@ def snakemake(
     workdir: Path, *args: str, check: bool = True, targets: tuple[str, ...] = (), **kwargs
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(workdir)}
-    env.pop(twinnets.mnist.MIRROR_ENV, None)
+    env.pop(twinnets.data.mnist.MIRROR_ENV, None)
     cmd = [
         sys.executable,
         "-m",
@@ -207,7 +207,7 @@ def editable(completed, tmp_path):
 
 
 def test_d_editing_the_trainer_reruns_training(editable):
-    with open(editable / "twinnets" / "network.py", "a") as fh:
+    with open(editable / "twinnets" / "train" / "network.py", "a") as fh:
         fh.write("\n# an edit\n")
     plan = planned(editable)
     assert plan["train"] == 2 * 2 * 3 and plan["analyze"] == 6
@@ -215,7 +215,7 @@ def test_d_editing_the_trainer_reruns_training(editable):
 
 
 def test_d_editing_the_analysis_reruns_only_the_analysis(editable):
-    with open(editable / "twinnets" / "distances.py", "a") as fh:
+    with open(editable / "twinnets" / "compare" / "distances.py", "a") as fh:
         fh.write("\n# an edit\n")
     assert planned(editable) == {
         "analyze": 6, "gather_tables": 1, "answer": 1, "all": 1, **FIGURES,
@@ -223,7 +223,7 @@ def test_d_editing_the_analysis_reruns_only_the_analysis(editable):
 
 
 def test_d_editing_the_answer_reruns_only_the_answer(editable):
-    with open(editable / "twinnets" / "answer.py", "a") as fh:
+    with open(editable / "twinnets" / "report" / "answer.py", "a") as fh:
         fh.write("\n# an edit\n")
     assert planned(editable) == {"answer": 1, "report_tables": 1, "all": 1}
 

@@ -8,7 +8,11 @@ from collections.abc import Sequence
 
 from twinnets import __version__
 
-FORMATS = ("nielsen-json", "safetensors", "npz")  # twinnets.interop.FORMATS, without importing
+FORMATS = (
+    "nielsen-json",
+    "safetensors",
+    "npz",
+)  # twinnets.dumps.formats.FORMATS, without importing
 INPUT_FORMATS = ("auto", "dump", *FORMATS)
 
 
@@ -25,7 +29,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from twinnets.mnist import fetch_mnist
+    from twinnets.data.mnist import fetch_mnist
 
     mirrors = args.mirror if args.mirror else None
     for path in fetch_mnist(args.dest, mirrors, timeout=args.timeout):
@@ -36,9 +40,9 @@ def _fetch(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
-    from twinnets.checkpoints import format_epoch, train_checkpoint
-    from twinnets.dumps import read_dump
-    from twinnets.network import TrainConfig
+    from twinnets.dumps.checkpoints import format_epoch, train_checkpoint
+    from twinnets.dumps.storage import read_dump
+    from twinnets.train.network import TrainConfig
 
     if args.resume and read_dump(args.resume).unknown:
         raise ValueError(
@@ -151,9 +155,9 @@ def _compare_inputs(args: argparse.Namespace, folder: str) -> tuple[list, list]:
     """
     from pathlib import Path
 
-    from twinnets import interop
-    from twinnets.dumps import read_dump
-    from twinnets.mnist import load_mnist
+    from twinnets.data.mnist import load_mnist
+    from twinnets.dumps import formats as interop
+    from twinnets.dumps.storage import read_dump
 
     data = None
     paths, dumps = [], []
@@ -192,8 +196,8 @@ def _compare(args: argparse.Namespace) -> int:
 
     from threadpoolctl import threadpool_limits
 
-    from twinnets import interop
-    from twinnets.analysis import analyze_group
+    from twinnets.compare.groups import analyze_group
+    from twinnets.dumps import formats as interop
 
     interop.check_activation(args.activation)
     with tempfile.TemporaryDirectory(prefix="twinnets-compare-") as folder:
@@ -233,8 +237,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from twinnets import interop
-    from twinnets.mnist import load_mnist
+    from twinnets.data.mnist import load_mnist
+    from twinnets.dumps import formats as interop
 
     data = load_mnist(args.mnist) if args.mnist else None
     dump = interop.import_to_dump(args.src, args.out, args.format, args.activation, data)
@@ -256,7 +260,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from twinnets import interop
+    from twinnets.dumps import formats as interop
 
     interop.export_network(args.dump, args.out, args.format)
     print(f"wrote {args.out} ({args.format})", file=sys.stderr)
@@ -297,7 +301,7 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from twinnets.network import COSTS, DTYPES, INITS  # the one home of these names
+    from twinnets.train.network import COSTS, DTYPES, INITS  # the one home of these names
 
     tr = sub.add_parser(
         "train",
@@ -404,9 +408,9 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from twinnets.dumps import DumpError
-    from twinnets.mnist import MnistError
-    from twinnets.network import TrainingDiverged
+    from twinnets.data.mnist import MnistError
+    from twinnets.dumps.storage import DumpError
+    from twinnets.train.network import TrainingDiverged
 
     try:
         return args.func(args)

@@ -1,8 +1,9 @@
 from snakemake.utils import validate
 
-from twinnets import grid, imported
-from twinnets.mnist import DEFAULT_MIRRORS, FILES as MNIST_FILES
-from twinnets.codehash import source_hash
+from twinnets.pipeline import grid
+from twinnets.pipeline import imported
+from twinnets.data.mnist import DEFAULT_MIRRORS, FILES as MNIST_FILES
+from twinnets.pipeline.codehash import source_hash
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 config["mnist"].setdefault("mirrors", list(DEFAULT_MIRRORS))
@@ -63,8 +64,8 @@ def group_tables(table):
 
 
 # Resources a cluster scheduler can trust: derived from each job's work by
-# twinnets.resources (its docstrings say how), and scaled by `attempt` on retries.
-from twinnets import resources as jobres
+# twinnets.pipeline.resources (its docstrings say how), and scaled by `attempt` on retries.
+from twinnets.pipeline import resources as jobres
 
 
 def start_epoch(wildcards):
@@ -73,7 +74,7 @@ def start_epoch(wildcards):
 
 
 #: Threads of a train job: its block's networks run side by side, one per thread, each
-#: bitwise as if trained alone (twinnets.network.train_block).
+#: bitwise as if trained alone (twinnets.train.network.train_block).
 TRAIN_THREADS = 2
 
 

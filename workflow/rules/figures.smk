@@ -1,5 +1,5 @@
 # The figures of a run (SVG for the report, PNG for the README) and the report's pages.
-# All drawing is in twinnets/figures.py; scripts/plot.py calls the function that the
+# All drawing is in twinnets/report/figures.py; scripts/plot.py calls the function that the
 # rule's `figure` param names. `snakemake --report results/report.html` collects every
 # output marked with report(), captions in workflow/report/.
 
@@ -19,7 +19,7 @@ ALL_FIGURES = expand(
 )
 
 # Figures 1 and 2 draw two MLP networks at the largest checkpoint, chosen from the tables
-# (twinnets.figures.choose_pair): they depend on every dump that could be chosen.
+# (twinnets.report.figures.choose_pair): they depend on every dump that could be chosen.
 HEADLINE_DUMPS = grid.headline_dumps(config)
 
 

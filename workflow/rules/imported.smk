@@ -1,4 +1,4 @@
-# Imported networks (config key `imported`, twinnets.imported): each file of a group
+# Imported networks (config key `imported`, twinnets.pipeline.imported): each file of a group
 # becomes a dump, and the group is analysed like a grid cell. Its outputs land in
 # results/imported/<group>/; nothing here runs unless the config lists a group.
 

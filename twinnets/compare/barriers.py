@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twinnets.mnist import Mnist
-from twinnets.network import COSTS, Params, data_cost
+from twinnets.data.mnist import Mnist
+from twinnets.train.network import COSTS, Params, data_cost
 
 #: Points on the line between two networks, alpha = np.linspace(0, 1, N_ALPHA).
 N_ALPHA = 25

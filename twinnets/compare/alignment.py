@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.special import expit
 
-from twinnets.network import Params
+from twinnets.train.network import Params
 
 METHODS = ("permutation", "signed", "activation")
 

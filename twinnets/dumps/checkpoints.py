@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
-from twinnets.batched import train_batched
-from twinnets.dumps import read_dump, write_dump
-from twinnets.mnist import load_mnist
-from twinnets.network import EpochMetrics, TrainConfig, TrainedNetwork
+from twinnets.data.mnist import load_mnist
+from twinnets.dumps.storage import read_dump, write_dump
+from twinnets.train.batched import train_batched
+from twinnets.train.network import EpochMetrics, TrainConfig, TrainedNetwork
 
 
 def format_epoch(m: EpochMetrics) -> str:
@@ -29,7 +29,7 @@ def train_checkpoints(
 ) -> list[TrainedNetwork]:
     """Train ``configs`` together (continuing the dumps ``resume``) and dump each to ``outs``.
 
-    The networks share every setting but their seeds (``twinnets.batched``); each one's
+    The networks share every setting but their seeds (``twinnets.train.batched``); each one's
     dump is bitwise that of training it alone and straight, so checkpoints can be
     added to a grid later, and networks grouped into jobs any way, at no cost in bits.
     ``on_epoch(k, metrics)`` reports network k's epochs; ``threads`` run the networks side

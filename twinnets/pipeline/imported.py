@@ -1,6 +1,6 @@
 """Imported networks in the workflow: groups from the config's ``imported`` key.
 
-Each group lists network files (paths or globs, any format of ``twinnets.interop``).
+Each group lists network files (paths or globs, any format of ``twinnets.dumps.formats``).
 Every file becomes a dump ``results/imported/<group>/weights/<stem>.parquet``; the
 group is analysed like a grid cell, and its tables, summary, answer and figure land in
 ``results/imported/<group>/``. Imported networks have no seeds, eta or epochs, so the
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # the rule files import this module: keep the analysis out of parsing
-    from twinnets.analysis import GroupAnalysis
-    from twinnets.dumps import Dump
+    from twinnets.compare.groups import GroupAnalysis
+    from twinnets.dumps.storage import Dump
 
 ROOT = "results/imported/{group}"
 WEIGHTS = ROOT + "/weights/{network}.parquet"
@@ -118,7 +118,7 @@ def targets(config: Mapping[str, Any]) -> list[str]:
 @cache
 def file_sizes(path: str, fmt: str = "auto") -> tuple[int, ...]:
     """A network file's layer sizes (for resource estimates before it is imported)."""
-    from twinnets.interop import read_network
+    from twinnets.dumps.formats import read_network
 
     return read_network(path, fmt).sizes
 
@@ -157,12 +157,12 @@ class RuleFunctions:
         return sizes, len(self.groups[group]), 50_000, self.config["analysis"]["barrier_pairs"]
 
     def runtime(self, wildcards: Any, attempt: int) -> int:
-        from twinnets import resources
+        from twinnets.pipeline import resources
 
         return resources.analyze_runtime(*self.work(wildcards), attempt=attempt)
 
     def mem_mb(self, wildcards: Any, attempt: int) -> int:
-        from twinnets import resources
+        from twinnets.pipeline import resources
 
         return resources.analyze_mem_mb(*self.work(wildcards), attempt=attempt)
 
@@ -188,7 +188,7 @@ def mark_unknown(result: GroupAnalysis, dumps: Sequence[Dump]) -> GroupAnalysis:
     and networks are named by file. (The analysis itself already gives pairs with
     unknown seeds the kind ``unknown_seeds`` and uses fresh inits for their nulls.)
     """
-    from twinnets.analysis import GroupAnalysis
+    from twinnets.compare.groups import GroupAnalysis
 
     names = [d.name for d in dumps]
     n = len(dumps)
@@ -250,7 +250,7 @@ def summary(pairs: pd.DataFrame, networks_table: pd.DataFrame) -> pd.DataFrame:
     Imported networks carry no seeds to resample, so the bootstrap draws networks (a
     pair counts c(A) c(B) times); unknown group columns stay empty in the result.
     """
-    from twinnets.summary import summarise
+    from twinnets.compare.summary import summarise
 
     unit = {name: k for k, name in enumerate(networks_table["network"])}
     nets = networks_table.assign(
@@ -274,7 +274,7 @@ def answer_markdown(
     group: str, summary_table: pd.DataFrame, pairs: pd.DataFrame, networks_table: pd.DataFrame
 ) -> str:
     """``results/imported/<group>/answer.md``: every number from its tables, beside its null."""
-    from twinnets.answer import KIND_PAIRS, Quote, _md_table, _pct, one_basin
+    from twinnets.report.answer import KIND_PAIRS, Quote, _md_table, _pct, one_basin
 
     frame = summary_table
     kinds = list(dict.fromkeys(frame["pair_kind"][frame["pair_kind"] != "networks"]))
@@ -398,7 +398,7 @@ def distance_figure(pairs: pd.DataFrame, networks_table: pd.DataFrame, out: Sequ
     """Raw and aligned relative distance and agreement of every pair, as three matrices."""
     from matplotlib.figure import Figure
 
-    from twinnets.figures import _style, save
+    from twinnets.report.figures import _style, save
 
     names = list(networks_table["network"])
     index = {n: k for k, n in enumerate(names)}

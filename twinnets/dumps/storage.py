@@ -6,7 +6,7 @@ layer; 0 for biases), ``value`` (float64). File metadata key ``twinnets`` holds 
 with the training settings, data checksums, per-epoch metrics and versions.
 
 A setting that is ``null`` in the metadata is *unknown*: networks imported from other
-tools (``twinnets.interop``) carry their sizes, activation and parameters but not how
+tools (``twinnets.dumps.formats``) carry their sizes, activation and parameters but not how
 they were trained. ``read_dump`` still returns a usable network: ``Dump.config`` fills
 unknown settings with ``TrainConfig``'s defaults, so evaluation code runs, while
 ``Dump.unknown`` names them, ``Dump.setting(name)`` returns ``None`` for them and
@@ -34,8 +34,8 @@ import pyarrow.parquet as pq
 
 from twinnets import __version__
 from twinnets._io import atomic_write
-from twinnets.kernels import LEGACY_ARITHMETIC_VERSION
-from twinnets.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
+from twinnets.train.kernels import LEGACY_ARITHMETIC_VERSION
+from twinnets.train.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
 
 METADATA_KEY = b"twinnets"
 FORMAT_VERSION = 1
@@ -97,7 +97,7 @@ def provenance(network: TrainedNetwork, data_sha256: dict[str, str]) -> dict[str
         **network.config.to_dict(),
         "data_sha256": dict(sorted(data_sha256.items())),
         "metrics": [dataclasses.asdict(m) for m in network.metrics],
-        # the trainer's arithmetic (twinnets.kernels): resuming needs the same
+        # the trainer's arithmetic (twinnets.train.kernels): resuming needs the same
         "arithmetic": network.arithmetic,
         "twinnets_version": __version__,
         "numpy_version": np.__version__,

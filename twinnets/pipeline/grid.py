@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from twinnets.network import CONVEX_COSTS, TrainConfig
+from twinnets.train.network import CONVEX_COSTS, TrainConfig
 
 WEIGHTS = (
     "results/weights/model={model}/sizes={sizes}/eta={eta}/init_seed={init_seed}"

@@ -30,17 +30,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from twinnets import alignment, barriers, convex, similarity
-from twinnets.distances import flatten, raw_distances, relative_distance
-from twinnets.dumps import Dump, read_dump
-from twinnets.input_space import (
+from twinnets.compare import alignment, barriers, convex, similarity
+from twinnets.compare.distances import flatten, raw_distances, relative_distance
+from twinnets.compare.input_space import (
     UNSEEN_VARIANCE,
     InputSpace,
     preactivation_relative_distance,
     preactivations,
 )
-from twinnets.mnist import Mnist, Split, load_mnist
-from twinnets.network import Params, init_params, output_probabilities
+from twinnets.data.mnist import Mnist, Split, load_mnist
+from twinnets.dumps.storage import Dump, read_dump
+from twinnets.train.network import Params, init_params, output_probabilities
 
 ALIGNMENTS = alignment.METHODS  # permutation, signed, activation
 BARRIER_PAIRS = 45
@@ -451,7 +451,7 @@ def analyze_group(
 
     ``model_name`` is the grid's name of the model variant (e.g. "softmax-l2"),
     recorded in the ``model`` column; ``unseen_variance`` the pixel-variance threshold
-    below which an input direction counts as unseen (``twinnets.input_space``).
+    below which an input direction counts as unseen (``twinnets.compare.input_space``).
     """
     dumps = [read_dump(p) for p in dump_paths]
     _check_group(dumps)

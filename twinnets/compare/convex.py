@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinnets.mnist import Split, scale_pixels
-from twinnets.network import Params
+from twinnets.data.mnist import Split, scale_pixels
+from twinnets.train.network import Params
 
 
 def linear_minimiser(train: Split, lmbda: float, l2: str = "all", n_out: int = 10) -> Params:
@@ -44,7 +44,7 @@ def components(a: Params, b: Params, dead: np.ndarray) -> dict[str, float]:
     dead: the dead-pixel columns of W; gauge: the class-mean of the live columns and
     of the bias (the direction softmax cannot see); rest: everything else. The three
     squared norms add up to ||a - b||^2; shares are taken as ratios of sums over a
-    kind's pairs (``twinnets.summary``), never as means of per-pair ratios.
+    kind's pairs (``twinnets.compare.summary``), never as means of per-pair ratios.
     """
     dw = a.weights[-1].astype(np.float64) - b.weights[-1].astype(np.float64)
     db = a.biases[-1].astype(np.float64) - b.biases[-1].astype(np.float64)

@@ -27,7 +27,7 @@ from typing import Any
 
 # ----------------------------------------------------------------- measured costs
 #: Seconds of one SGD epoch per (training image x parameter) in the compiled sparse
-#: kernel (twinnets.kernels; one thread per network). Measured on this 2-core machine,
+#: kernel (twinnets.train.kernels; one thread per network). Measured on this 2-core machine,
 #: 2026-12-02, float64, mini-batch 10: 0.15 ns for [784, 30, 10], 0.11-0.13 ns for
 #: [784, 100, 10], 0.24-0.32 ns for [784, 30, 30, 10] (its dense second hidden layer costs
 #: more per parameter than the sparse first), 0.18-0.33 ns for [784, 10].
@@ -64,7 +64,7 @@ REFERENCE_BARRIER_IMAGES = 50_000 + 10_000
 #: Bytes of the MNIST images as the loader holds them (uint8, all 70,000 images).
 MNIST_BYTES = 70_000 * 784
 #: Bytes per training, validation or test image in the trainer's sparse form: about
-#: 150 non-zero pixels of 3 bytes each (twinnets.network.sparse_images), and its index.
+#: 150 non-zero pixels of 3 bytes each (twinnets.train.network.sparse_images), and its index.
 SPARSE_BYTES_PER_IMAGE = 600
 #: Resident memory of a Python process with numpy, scipy, pandas and pyarrow loaded
 #: (about 150 MB measured; a training job's whole script peaked at 210-260 MB).

@@ -3,7 +3,7 @@
 The arithmetic follows the book exactly: sigmoid in every layer, mini-batch SGD
 with ``w <- (1 - eta*lmbda/n) w - (eta/m) * sum of dC/dw`` and N(0, 1) init. The
 trainer runs it sample by sample in compiled kernels over each image's non-zero
-pixels (``twinnets.kernels``, which fixes every operation's order, so the bits are
+pixels (``twinnets.train.kernels``, which fixes every operation's order, so the bits are
 the same on every machine); this module holds the settings, the parameters, the
 protocol, the data's sparse form and the training loop. The dense NumPy functions
 (``output_logits``, ``split_logits``, ``feedforward``, ...) serve the analysis.
@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-from twinnets import kernels
-from twinnets.kernels import ARITHMETIC_VERSION
-from twinnets.mnist import Mnist, Split, scale_pixels
+from twinnets.data.mnist import Mnist, Split, scale_pixels
+from twinnets.train import kernels
+from twinnets.train.kernels import ARITHMETIC_VERSION
 
 MODELS = ("mlp", "softmax", "linear")
 COSTS = ("quadratic", "cross-entropy")
@@ -330,7 +330,7 @@ def sparse_images(pixels: np.ndarray, chunk: int = 5_000) -> SparseImages:
 
 @dataclass(frozen=True)
 class KernelLayout:
-    """Where each layer lives in a network's flat parameter vector (``twinnets.kernels``)."""
+    """Where each layer lives in a network's flat parameter vector (``twinnets.train.kernels``)."""
 
     sizes: np.ndarray
     stride: int
@@ -424,7 +424,7 @@ def sgd_epoch_flat(
     config: TrainConfig,
     first_step: int = 0,
 ) -> None:
-    """One epoch of SGD on the flat vector ``theta`` in place (``twinnets.kernels``)."""
+    """One epoch of SGD on the flat vector ``theta`` in place (``twinnets.train.kernels``)."""
     dtype = theta.dtype
     steps, decays = step_schedule(config, len(order), first_step, dtype)
     kernels.sgd_epoch(
@@ -573,7 +573,7 @@ def train_block(
 ) -> list[TrainedNetwork]:
     """Train networks that share every setting but their seeds, on ``threads`` threads.
 
-    Each member runs sequentially in a compiled kernel (``twinnets.kernels``) on its own
+    Each member runs sequentially in a compiled kernel (``twinnets.train.kernels``) on its own
     flat parameters; members run side by side on a thread pool (the kernels release the
     GIL), so member k's bits are those of ``train(configs[k])`` whatever the block or the
     thread count. ``resume[k]`` continues member k from an earlier checkpoint of the same

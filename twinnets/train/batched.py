@@ -2,7 +2,7 @@
 
 A block's networks share every setting but their seeds; each keeps its own init and
 mini-batch order (the randomness protocol) and runs sequentially in the compiled
-kernel (``twinnets.kernels``), so its parameters are bitwise those of
+kernel (``twinnets.train.kernels``), so its parameters are bitwise those of
 ``network.train``, however the networks are grouped and whatever the thread count.
 What a block shares is the process: Python start-up, the data and its sparse form,
 the compiled kernels, and the threads of a job.
@@ -12,8 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from twinnets.mnist import Mnist
-from twinnets.network import EpochMetrics, TrainConfig, TrainedNetwork, check_batchable, train_block
+from twinnets.data.mnist import Mnist
+from twinnets.train.network import (
+    EpochMetrics,
+    TrainConfig,
+    TrainedNetwork,
+    check_batchable,
+    train_block,
+)
 
 __all__ = ["check_batchable", "train_batched"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinnets.network import Params
+from twinnets.train.network import Params
 
 
 def parameter_blocks(params: Params) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ def _imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # "from twinnets import dumps" imports the submodule twinnets.dumps too
+            # "from twinnets import dumps" imports the submodule twinnets.dumps.storage too
             names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
         else:
             continue

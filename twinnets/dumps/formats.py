@@ -18,7 +18,7 @@ Pickles (``.pkl``, torch ``.pt``/``.pth``, object arrays in ``.npy``/``.npz``) a
 because loading one runs arbitrary code; the message says how to convert instead.
 
 An imported dump records its ``source`` ({format, sha256, file}), ``activation`` and
-sizes; every training setting the file does not carry is ``null`` (see ``twinnets.dumps``).
+sizes; every training setting the file does not carry is ``null`` (see ``twinnets.dumps.storage``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy as np
 
 from twinnets import __version__
 from twinnets._io import atomic_write, atomic_write_bytes, atomic_write_text
-from twinnets.dumps import (
+from twinnets.dumps.storage import (
     FORMAT_VERSION,
     Dump,
     DumpError,
@@ -47,10 +47,10 @@ from twinnets.dumps import (
     read_dump,
     write_params,
 )
-from twinnets.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
+from twinnets.train.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
 
 if TYPE_CHECKING:
-    from twinnets.mnist import Mnist
+    from twinnets.data.mnist import Mnist
 
 FORMATS = ("nielsen-json", "safetensors", "npz")
 #: What ``compare`` and ``--format auto`` recognise: the three formats and twinnets dumps.
@@ -327,7 +327,7 @@ def read_npz(path: str | os.PathLike) -> ReadNetwork:
             if match is None:
                 raise FormatError(
                     path,
-                    "is not a layer key; expected w1, b1, w2, b2, ... (see twinnets.interop)",
+                    "is not a layer key; expected w1, b1, w2, b2, ... (see twinnets.dumps.formats)",
                     key,
                 )
             layers.setdefault(int(match[2]), {})[match[1]] = key
@@ -416,7 +416,7 @@ def evaluate_imported(params: Params, meta: dict[str, Any], data: Mnist) -> dict
     One metrics entry with ``epoch`` and ``seconds`` null (no training happened here);
     ``evaluation`` says which cost and training images the cost was computed over.
     """
-    from twinnets.network import evaluate
+    from twinnets.train.network import evaluate
 
     config = config_from_metadata({**meta, "n_train": len(data.train)})
     started = time.perf_counter()

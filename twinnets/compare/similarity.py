@@ -1,6 +1,6 @@
 """Representation and function similarity between trained networks.
 
-Raw parameter distances (``twinnets.distances``) cannot tell two networks that compute
+Raw parameter distances (``twinnets.compare.distances``) cannot tell two networks that compute
 the same thing with permuted hidden units from two that compute different things. This
 module compares what networks *do* instead:
 

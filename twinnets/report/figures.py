@@ -42,14 +42,14 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import LogFormatter, NullLocator
 
 from twinnets._io import atomic_write, atomic_write_text
-from twinnets.alignment import align, hidden_activations
-from twinnets.analysis import dead_pixels
-from twinnets.distances import relative_distance
-from twinnets.dumps import Dump, read_dump
-from twinnets.mnist import load_mnist
-from twinnets.network import Params
-from twinnets.selection import KIND_WORDS, headline_cell, headline_kind
-from twinnets.similarity import cross_correlation
+from twinnets.compare.alignment import align, hidden_activations
+from twinnets.compare.distances import relative_distance
+from twinnets.compare.groups import dead_pixels
+from twinnets.compare.similarity import cross_correlation
+from twinnets.data.mnist import load_mnist
+from twinnets.dumps.storage import Dump, read_dump
+from twinnets.report.selection import KIND_WORDS, headline_cell, headline_kind
+from twinnets.train.network import Params
 
 Table = pd.DataFrame | str | os.PathLike
 Out = str | os.PathLike | Sequence[str | os.PathLike]

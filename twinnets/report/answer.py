@@ -1,7 +1,7 @@
 """The question and its answer in plain words, every number taken from a run's tables.
 
 Every number is quoted as ``value [low, high]`` (a 95% bootstrap interval over seeds,
-``twinnets.summary``), per pair kind, beside its null: the same statistic for the
+``twinnets.compare.summary``), per pair kind, beside its null: the same statistic for the
 pairs' own untrained initialisations. Every sentence that draws a conclusion is
 chosen by an interval, never assumed: whether a value differs from its null is read
 from the interval of their paired difference (the same bootstrap replicates), and the
@@ -16,9 +16,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from twinnets import __version__
-from twinnets.barriers import N_ALPHA
-from twinnets.selection import KIND_PAIRS, KIND_WORDS, headline_cell, headline_kind, init_contrast
-from twinnets.summary import MIN_UNITS, N_BOOT
+from twinnets.compare.barriers import N_ALPHA
+from twinnets.compare.summary import MIN_UNITS, N_BOOT
+from twinnets.report.selection import (
+    KIND_PAIRS,
+    KIND_WORDS,
+    headline_cell,
+    headline_kind,
+    init_contrast,
+)
 
 #: Shown in place of an interval where the seeds are too few (summary.MIN_UNITS).
 NO_INTERVAL = "no interval"
@@ -121,7 +127,7 @@ class Quote:
 
 
 class Summary:
-    """Look-ups into the summary table (``twinnets.summary.summarise``)."""
+    """Look-ups into the summary table (``twinnets.compare.summary.summarise``)."""
 
     def __init__(self, summary: pd.DataFrame) -> None:
         self.frame = summary

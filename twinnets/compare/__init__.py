@@ -1,0 +1,1 @@
+"""Stage 4, comparison: distances, symmetries, similarity, barriers, group tables and their statistics."""

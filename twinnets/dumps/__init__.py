@@ -1,0 +1,1 @@
+"""Stage 3, the storage contract: Parquet dumps, other formats, checkpoints."""

@@ -1,0 +1,1 @@
+"""Workflow support: the grid, job resources, code hashes and job setup, imported groups."""

@@ -1,0 +1,1 @@
+"""Stage 2, training: the model's maths, the compiled trainer and blocks of networks."""

@@ -137,6 +137,24 @@ def test_sigmoid_is_stable_and_symmetric():
         assert np.isnan(kernels.sigmoid_(float("nan")))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_vectorised_sigmoid_has_the_scalar_sigmoids_bits(dtype):
+    rng = np.random.default_rng(0)
+    edges = [0.0, -0.0, 1e-12, -1e-12, 3.7e-9, 3.8e-9, 707.9, 708.0, 708.1, -708.1, 745.2, -746.0]
+    edges += [1e300, -1e300, np.inf, -np.inf, np.nan, 5e-324]
+    z = np.concatenate([rng.normal(0, 8, 5_000), rng.uniform(-800, 800, 5_000), edges])
+    with np.errstate(over="ignore"):  # 1e300 becomes inf in float32, as intended
+        z = z.astype(dtype)
+    expected = np.array([kernels.sigmoid_(float(v)) for v in z]).astype(dtype)
+    for start in range(0, len(z), 30):  # blocks as wide as a hidden layer, some with an edge
+        block = z[start : start + 30]
+        out = np.empty(len(block) + 2, dtype)
+        kernels.sigmoid_rows(block, out, 2, len(block))
+        np.testing.assert_array_equal(
+            out[2:].view(np.uint8), expected[start : start + 30].view(np.uint8)
+        )
+
+
 def test_no_fused_multiply_add_in_the_compiled_kernels(data):
     """Without fastmath LLVM must not contract a*b + c into one FMA (it rounds once)."""
     config = GOLDEN_CONFIGS["mlp-quadratic"]

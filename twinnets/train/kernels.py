@@ -20,7 +20,9 @@ Summation order (``ARITHMETIC_VERSION`` names it; change it and bump the version
   with ``e = exp_(-|z|)`` (this module's own exp); softmax ``e_j / s`` with
   ``e_j = exp_(z_j - max z)``, ``s`` summed over j ascending. For float32 networks the
   sigmoid and softmax are evaluated in float64 from the float32 z and rounded to
-  float32 once; every other operation is float32.
+  float32 once; every other operation is float32. A layer's sigmoids go through
+  ``sigmoid_rows``, the same operations without branches in the common case so that
+  they vectorise across units (tested bitwise against ``sigmoid_``).
 * output error: ``delta = a - y``; quadratic cost with sigmoid outputs:
   ``delta = delta * (a * (1 - a))``. Back through layer l:
   ``delta'_k = (((0 + delta_1 w[1,k]) + delta_2 w[2,k]) + ...) * (a_k * (1 - a_k))``.
@@ -139,6 +141,32 @@ def sigmoid_(z: float) -> float:
 
 
 @njit(**_JIT)
+def sigmoid_rows(src, out, o0, n):
+    """``out[o0 + j] = sigmoid_(float(src[j]))`` for j < n, the same bits as the
+    scalar sigmoid_: the common case (1e-8 < |v| <= 708) branch-free so that LLVM
+    vectorises it across units; any other input redoes the block with ``sigmoid_``."""
+    odd = 0
+    for j in range(n):
+        v = float(src[j])
+        a = abs(v)
+        odd |= (a < 3.725290298461914e-09) | (a > 708.0) | (v != v)
+        x = -a if a <= 708.0 else -708.0  # keeps NaN and huge v off the integer path
+        k = int(_INV_LN2 * x - 0.5)
+        hi = x - k * _LN2_HI
+        lo = k * _LN2_LO
+        r = hi - lo
+        t = r * r
+        c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+        y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+        e = y * _POW2[k + 1022]  # k >= -1022 here: exp_'s one-rounding branch
+        num = 1.0 if v >= 0.0 else e
+        out[o0 + j] = num / (1.0 + e)
+    if odd:
+        for j in range(n):
+            out[o0 + j] = sigmoid_(float(src[j]))
+
+
+@njit(**_JIT)
 def exp_array(x: np.ndarray, out: np.ndarray) -> None:
     """``exp_`` elementwise (for tests against libm)."""
     for i in range(x.shape[0]):
@@ -172,40 +200,41 @@ def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, 
             ) = z31 = zero
             for p in range(p0, p1):
                 x = table[values[p]]
-                q = w0 + indices[p] * stride + jb
-                r = theta[q : q + 32]  # constant offsets into a slice: consecutive loads
-                z0 = z0 + r[0] * x
-                z1 = z1 + r[1] * x
-                z2 = z2 + r[2] * x
-                z3 = z3 + r[3] * x
-                z4 = z4 + r[4] * x
-                z5 = z5 + r[5] * x
-                z6 = z6 + r[6] * x
-                z7 = z7 + r[7] * x
-                z8 = z8 + r[8] * x
-                z9 = z9 + r[9] * x
-                z10 = z10 + r[10] * x
-                z11 = z11 + r[11] * x
-                z12 = z12 + r[12] * x
-                z13 = z13 + r[13] * x
-                z14 = z14 + r[14] * x
-                z15 = z15 + r[15] * x
-                z16 = z16 + r[16] * x
-                z17 = z17 + r[17] * x
-                z18 = z18 + r[18] * x
-                z19 = z19 + r[19] * x
-                z20 = z20 + r[20] * x
-                z21 = z21 + r[21] * x
-                z22 = z22 + r[22] * x
-                z23 = z23 + r[23] * x
-                z24 = z24 + r[24] * x
-                z25 = z25 + r[25] * x
-                z26 = z26 + r[26] * x
-                z27 = z27 + r[27] * x
-                z28 = z28 + r[28] * x
-                z29 = z29 + r[29] * x
-                z30 = z30 + r[30] * x
-                z31 = z31 + r[31] * x
+                # an unsigned offset: no negative-index wrap-around to check, so LLVM sees
+                # consecutive loads at constant offsets and makes them vector loads
+                q = np.uint64(w0 + indices[p] * stride + jb)
+                z0 = z0 + theta[q + np.uint64(0)] * x
+                z1 = z1 + theta[q + np.uint64(1)] * x
+                z2 = z2 + theta[q + np.uint64(2)] * x
+                z3 = z3 + theta[q + np.uint64(3)] * x
+                z4 = z4 + theta[q + np.uint64(4)] * x
+                z5 = z5 + theta[q + np.uint64(5)] * x
+                z6 = z6 + theta[q + np.uint64(6)] * x
+                z7 = z7 + theta[q + np.uint64(7)] * x
+                z8 = z8 + theta[q + np.uint64(8)] * x
+                z9 = z9 + theta[q + np.uint64(9)] * x
+                z10 = z10 + theta[q + np.uint64(10)] * x
+                z11 = z11 + theta[q + np.uint64(11)] * x
+                z12 = z12 + theta[q + np.uint64(12)] * x
+                z13 = z13 + theta[q + np.uint64(13)] * x
+                z14 = z14 + theta[q + np.uint64(14)] * x
+                z15 = z15 + theta[q + np.uint64(15)] * x
+                z16 = z16 + theta[q + np.uint64(16)] * x
+                z17 = z17 + theta[q + np.uint64(17)] * x
+                z18 = z18 + theta[q + np.uint64(18)] * x
+                z19 = z19 + theta[q + np.uint64(19)] * x
+                z20 = z20 + theta[q + np.uint64(20)] * x
+                z21 = z21 + theta[q + np.uint64(21)] * x
+                z22 = z22 + theta[q + np.uint64(22)] * x
+                z23 = z23 + theta[q + np.uint64(23)] * x
+                z24 = z24 + theta[q + np.uint64(24)] * x
+                z25 = z25 + theta[q + np.uint64(25)] * x
+                z26 = z26 + theta[q + np.uint64(26)] * x
+                z27 = z27 + theta[q + np.uint64(27)] * x
+                z28 = z28 + theta[q + np.uint64(28)] * x
+                z29 = z29 + theta[q + np.uint64(29)] * x
+                z30 = z30 + theta[q + np.uint64(30)] * x
+                z31 = z31 + theta[q + np.uint64(31)] * x
             z[jb + 0] = z0
             z[jb + 1] = z1
             z[jb + 2] = z2
@@ -245,24 +274,23 @@ def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, 
             )
             for p in range(p0, p1):
                 x = table[values[p]]
-                q = w0 + indices[p] * stride + jb
-                r = theta[q : q + 16]  # constant offsets into a slice: consecutive loads
-                z0 = z0 + r[0] * x
-                z1 = z1 + r[1] * x
-                z2 = z2 + r[2] * x
-                z3 = z3 + r[3] * x
-                z4 = z4 + r[4] * x
-                z5 = z5 + r[5] * x
-                z6 = z6 + r[6] * x
-                z7 = z7 + r[7] * x
-                z8 = z8 + r[8] * x
-                z9 = z9 + r[9] * x
-                z10 = z10 + r[10] * x
-                z11 = z11 + r[11] * x
-                z12 = z12 + r[12] * x
-                z13 = z13 + r[13] * x
-                z14 = z14 + r[14] * x
-                z15 = z15 + r[15] * x
+                q = np.uint64(w0 + indices[p] * stride + jb)
+                z0 = z0 + theta[q + np.uint64(0)] * x
+                z1 = z1 + theta[q + np.uint64(1)] * x
+                z2 = z2 + theta[q + np.uint64(2)] * x
+                z3 = z3 + theta[q + np.uint64(3)] * x
+                z4 = z4 + theta[q + np.uint64(4)] * x
+                z5 = z5 + theta[q + np.uint64(5)] * x
+                z6 = z6 + theta[q + np.uint64(6)] * x
+                z7 = z7 + theta[q + np.uint64(7)] * x
+                z8 = z8 + theta[q + np.uint64(8)] * x
+                z9 = z9 + theta[q + np.uint64(9)] * x
+                z10 = z10 + theta[q + np.uint64(10)] * x
+                z11 = z11 + theta[q + np.uint64(11)] * x
+                z12 = z12 + theta[q + np.uint64(12)] * x
+                z13 = z13 + theta[q + np.uint64(13)] * x
+                z14 = z14 + theta[q + np.uint64(14)] * x
+                z15 = z15 + theta[q + np.uint64(15)] * x
             z[jb + 0] = z0
             z[jb + 1] = z1
             z[jb + 2] = z2
@@ -285,9 +313,9 @@ def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, 
         for j in range(n1):
             zout[j] = z[j] + theta[b0 + j]
         return
-    a0 = aoff[0]
     for j in range(n1):
-        acts[a0 + j] = sigmoid_(float(z[j] + theta[b0 + j]))
+        z[j] = z[j] + theta[b0 + j]
+    sigmoid_rows(z, acts, aoff[0], n1)
     for layer in range(1, n_layers):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
@@ -295,23 +323,25 @@ def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, 
         w = woff[layer]
         b = boff[layer]
         last = layer == n_layers - 1
+        # every output's sum in flight at once (each still over k ascending)
         for j in range(n_out):
-            acc = one - one
-            row = w + j * n_in
-            for k in range(n_in):
-                acc = acc + theta[row + k] * acts[src + k]
+            z[j] = one - one
+        for k in range(n_in):
+            a = acts[src + k]
+            for j in range(n_out):
+                z[j] = z[j] + theta[w + j * n_in + k] * a
+        for j in range(n_out):
             if last:
-                zout[j] = acc + theta[b + j]
+                zout[j] = z[j] + theta[b + j]
             else:
-                acts[aoff[layer] + j] = sigmoid_(float(acc + theta[b + j]))
+                acts[aoff[layer] + j] = sigmoid_(float(z[j] + theta[b + j]))
 
 
 @njit(**_JIT)
 def _output(model, zout, out, n_out, e64):
     """Output activations from logits: sigmoid, softmax (in float64) or identity."""
     if model == 0:
-        for j in range(n_out):
-            out[j] = sigmoid_(float(zout[j]))
+        sigmoid_rows(zout, out, 0, n_out)
     elif model == 1:
         top = float(zout[0])
         for j in range(1, n_out):
@@ -495,72 +525,71 @@ def sgd_epoch(
                     d31 = delta0[jb + 31]
                     for p in range(p0, p1):
                         x = table[values[p]]
-                        q = w0 + indices[p] * stride + jb
-                        g = grad[q : q + 32]
-                        g0 = g[0] + d0 * x
-                        g1 = g[1] + d1 * x
-                        g2 = g[2] + d2 * x
-                        g3 = g[3] + d3 * x
-                        g4 = g[4] + d4 * x
-                        g5 = g[5] + d5 * x
-                        g6 = g[6] + d6 * x
-                        g7 = g[7] + d7 * x
-                        g8 = g[8] + d8 * x
-                        g9 = g[9] + d9 * x
-                        g10 = g[10] + d10 * x
-                        g11 = g[11] + d11 * x
-                        g12 = g[12] + d12 * x
-                        g13 = g[13] + d13 * x
-                        g14 = g[14] + d14 * x
-                        g15 = g[15] + d15 * x
-                        g16 = g[16] + d16 * x
-                        g17 = g[17] + d17 * x
-                        g18 = g[18] + d18 * x
-                        g19 = g[19] + d19 * x
-                        g20 = g[20] + d20 * x
-                        g21 = g[21] + d21 * x
-                        g22 = g[22] + d22 * x
-                        g23 = g[23] + d23 * x
-                        g24 = g[24] + d24 * x
-                        g25 = g[25] + d25 * x
-                        g26 = g[26] + d26 * x
-                        g27 = g[27] + d27 * x
-                        g28 = g[28] + d28 * x
-                        g29 = g[29] + d29 * x
-                        g30 = g[30] + d30 * x
-                        g31 = g[31] + d31 * x
-                        g[0] = g0
-                        g[1] = g1
-                        g[2] = g2
-                        g[3] = g3
-                        g[4] = g4
-                        g[5] = g5
-                        g[6] = g6
-                        g[7] = g7
-                        g[8] = g8
-                        g[9] = g9
-                        g[10] = g10
-                        g[11] = g11
-                        g[12] = g12
-                        g[13] = g13
-                        g[14] = g14
-                        g[15] = g15
-                        g[16] = g16
-                        g[17] = g17
-                        g[18] = g18
-                        g[19] = g19
-                        g[20] = g20
-                        g[21] = g21
-                        g[22] = g22
-                        g[23] = g23
-                        g[24] = g24
-                        g[25] = g25
-                        g[26] = g26
-                        g[27] = g27
-                        g[28] = g28
-                        g[29] = g29
-                        g[30] = g30
-                        g[31] = g31
+                        q = np.uint64(w0 + indices[p] * stride + jb)
+                        g0 = grad[q + np.uint64(0)] + d0 * x
+                        g1 = grad[q + np.uint64(1)] + d1 * x
+                        g2 = grad[q + np.uint64(2)] + d2 * x
+                        g3 = grad[q + np.uint64(3)] + d3 * x
+                        g4 = grad[q + np.uint64(4)] + d4 * x
+                        g5 = grad[q + np.uint64(5)] + d5 * x
+                        g6 = grad[q + np.uint64(6)] + d6 * x
+                        g7 = grad[q + np.uint64(7)] + d7 * x
+                        g8 = grad[q + np.uint64(8)] + d8 * x
+                        g9 = grad[q + np.uint64(9)] + d9 * x
+                        g10 = grad[q + np.uint64(10)] + d10 * x
+                        g11 = grad[q + np.uint64(11)] + d11 * x
+                        g12 = grad[q + np.uint64(12)] + d12 * x
+                        g13 = grad[q + np.uint64(13)] + d13 * x
+                        g14 = grad[q + np.uint64(14)] + d14 * x
+                        g15 = grad[q + np.uint64(15)] + d15 * x
+                        g16 = grad[q + np.uint64(16)] + d16 * x
+                        g17 = grad[q + np.uint64(17)] + d17 * x
+                        g18 = grad[q + np.uint64(18)] + d18 * x
+                        g19 = grad[q + np.uint64(19)] + d19 * x
+                        g20 = grad[q + np.uint64(20)] + d20 * x
+                        g21 = grad[q + np.uint64(21)] + d21 * x
+                        g22 = grad[q + np.uint64(22)] + d22 * x
+                        g23 = grad[q + np.uint64(23)] + d23 * x
+                        g24 = grad[q + np.uint64(24)] + d24 * x
+                        g25 = grad[q + np.uint64(25)] + d25 * x
+                        g26 = grad[q + np.uint64(26)] + d26 * x
+                        g27 = grad[q + np.uint64(27)] + d27 * x
+                        g28 = grad[q + np.uint64(28)] + d28 * x
+                        g29 = grad[q + np.uint64(29)] + d29 * x
+                        g30 = grad[q + np.uint64(30)] + d30 * x
+                        g31 = grad[q + np.uint64(31)] + d31 * x
+                        grad[q + np.uint64(0)] = g0
+                        grad[q + np.uint64(1)] = g1
+                        grad[q + np.uint64(2)] = g2
+                        grad[q + np.uint64(3)] = g3
+                        grad[q + np.uint64(4)] = g4
+                        grad[q + np.uint64(5)] = g5
+                        grad[q + np.uint64(6)] = g6
+                        grad[q + np.uint64(7)] = g7
+                        grad[q + np.uint64(8)] = g8
+                        grad[q + np.uint64(9)] = g9
+                        grad[q + np.uint64(10)] = g10
+                        grad[q + np.uint64(11)] = g11
+                        grad[q + np.uint64(12)] = g12
+                        grad[q + np.uint64(13)] = g13
+                        grad[q + np.uint64(14)] = g14
+                        grad[q + np.uint64(15)] = g15
+                        grad[q + np.uint64(16)] = g16
+                        grad[q + np.uint64(17)] = g17
+                        grad[q + np.uint64(18)] = g18
+                        grad[q + np.uint64(19)] = g19
+                        grad[q + np.uint64(20)] = g20
+                        grad[q + np.uint64(21)] = g21
+                        grad[q + np.uint64(22)] = g22
+                        grad[q + np.uint64(23)] = g23
+                        grad[q + np.uint64(24)] = g24
+                        grad[q + np.uint64(25)] = g25
+                        grad[q + np.uint64(26)] = g26
+                        grad[q + np.uint64(27)] = g27
+                        grad[q + np.uint64(28)] = g28
+                        grad[q + np.uint64(29)] = g29
+                        grad[q + np.uint64(30)] = g30
+                        grad[q + np.uint64(31)] = g31
                     jb += 2 * LANES
                 else:
                     d0 = delta0[jb + 0]
@@ -581,40 +610,39 @@ def sgd_epoch(
                     d15 = delta0[jb + 15]
                     for p in range(p0, p1):
                         x = table[values[p]]
-                        q = w0 + indices[p] * stride + jb
-                        g = grad[q : q + 16]
-                        g0 = g[0] + d0 * x
-                        g1 = g[1] + d1 * x
-                        g2 = g[2] + d2 * x
-                        g3 = g[3] + d3 * x
-                        g4 = g[4] + d4 * x
-                        g5 = g[5] + d5 * x
-                        g6 = g[6] + d6 * x
-                        g7 = g[7] + d7 * x
-                        g8 = g[8] + d8 * x
-                        g9 = g[9] + d9 * x
-                        g10 = g[10] + d10 * x
-                        g11 = g[11] + d11 * x
-                        g12 = g[12] + d12 * x
-                        g13 = g[13] + d13 * x
-                        g14 = g[14] + d14 * x
-                        g15 = g[15] + d15 * x
-                        g[0] = g0
-                        g[1] = g1
-                        g[2] = g2
-                        g[3] = g3
-                        g[4] = g4
-                        g[5] = g5
-                        g[6] = g6
-                        g[7] = g7
-                        g[8] = g8
-                        g[9] = g9
-                        g[10] = g10
-                        g[11] = g11
-                        g[12] = g12
-                        g[13] = g13
-                        g[14] = g14
-                        g[15] = g15
+                        q = np.uint64(w0 + indices[p] * stride + jb)
+                        g0 = grad[q + np.uint64(0)] + d0 * x
+                        g1 = grad[q + np.uint64(1)] + d1 * x
+                        g2 = grad[q + np.uint64(2)] + d2 * x
+                        g3 = grad[q + np.uint64(3)] + d3 * x
+                        g4 = grad[q + np.uint64(4)] + d4 * x
+                        g5 = grad[q + np.uint64(5)] + d5 * x
+                        g6 = grad[q + np.uint64(6)] + d6 * x
+                        g7 = grad[q + np.uint64(7)] + d7 * x
+                        g8 = grad[q + np.uint64(8)] + d8 * x
+                        g9 = grad[q + np.uint64(9)] + d9 * x
+                        g10 = grad[q + np.uint64(10)] + d10 * x
+                        g11 = grad[q + np.uint64(11)] + d11 * x
+                        g12 = grad[q + np.uint64(12)] + d12 * x
+                        g13 = grad[q + np.uint64(13)] + d13 * x
+                        g14 = grad[q + np.uint64(14)] + d14 * x
+                        g15 = grad[q + np.uint64(15)] + d15 * x
+                        grad[q + np.uint64(0)] = g0
+                        grad[q + np.uint64(1)] = g1
+                        grad[q + np.uint64(2)] = g2
+                        grad[q + np.uint64(3)] = g3
+                        grad[q + np.uint64(4)] = g4
+                        grad[q + np.uint64(5)] = g5
+                        grad[q + np.uint64(6)] = g6
+                        grad[q + np.uint64(7)] = g7
+                        grad[q + np.uint64(8)] = g8
+                        grad[q + np.uint64(9)] = g9
+                        grad[q + np.uint64(10)] = g10
+                        grad[q + np.uint64(11)] = g11
+                        grad[q + np.uint64(12)] = g12
+                        grad[q + np.uint64(13)] = g13
+                        grad[q + np.uint64(14)] = g14
+                        grad[q + np.uint64(15)] = g15
                     jb += LANES
             for j in range(n1):
                 grad[b0 + j] = grad[b0 + j] + delta[j]

@@ -50,6 +50,42 @@ def test_block_names_and_paths():
     )  # epochs stays a Snakemake wildcard
 
 
+def grid_config(models: list[dict], inits=(0, 1), orders=(0, 1, 2), size=2) -> dict:
+    return {
+        "data": {"n_train": 100},
+        "train": {"batch_size": 10},
+        "grid": {
+            "sizes": [[784, 30, 10]], "etas": [3.0], "epochs": [0, 1], "design": "crossed",
+            "init_seeds": list(inits), "order_seeds": list(orders), "block_size": size,
+            "models": models,
+        },
+    }  # fmt: skip
+
+
+def test_every_train_rule_fixes_its_setting_so_its_outputs_have_their_own_prefix():
+    config = grid_config([{"name": "mlp", "etas": [0.5, 3.0]}, {"name": "lin", "model": "linear"}])
+    rules = grid.train_rules(config)
+    assert [name for name, _, _ in rules][:2] == [
+        "train_mlp_784_30_10_eta0_5_i0o0_to_i0o1", "train_mlp_784_30_10_eta0_5_i0o2",
+    ]  # fmt: skip
+    assert len(rules) == 3 * 2 * 2  # 3 settings x 2 init seeds x 2 blocks each
+    # Snakemake's output index finds a producer by the path up to the first wildcard:
+    # every output's prefix is a different network's, so one rule matches a dump
+    prefixes = [
+        path.split("{")[0]
+        for _, setting, block in rules
+        for path in block.weights(**setting.wildcards())
+    ]
+    assert len(prefixes) == len(set(prefixes)) == 3 * 2 * 3
+    assert all(p.endswith("/epochs=") for p in prefixes)
+
+
+def test_models_whose_train_rules_would_share_a_name_are_refused():
+    config = grid_config([{"name": "mlp-l2", "lmbda": 1.0}, {"name": "mlp_l2"}])
+    with pytest.raises(grid.ConfigError, match=r"grid.models: .*mlp-l2.*mlp_l2.*rename a model"):
+        grid.check_config(config)
+
+
 def test_shared_settings_leave_out_the_seeds():
     config = {
         "data": {"n_train": 100},

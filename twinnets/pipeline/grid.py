@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -71,6 +72,7 @@ def check_config(config: Mapping[str, Any]) -> None:
                                       "epochs": 0, "init_seed": 0, "order_seed": 0})  # fmt: skip
         except ValueError as exc:
             raise ConfigError(f"grid.models.{name}: {exc}") from None
+    train_rules(config)  # rule names must be unique
 
 
 def model_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -148,6 +150,49 @@ def seed_blocks(grid: Mapping[str, Any]) -> list[Block]:
     else:
         runs = [[(i, o) for o in grid["order_seeds"]] for i in grid["init_seeds"]]
     return [Block(tuple(run[k : k + size])) for run in runs for k in range(0, len(run), size)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """What one train rule fixes: (model, sizes, eta); the checkpoint stays a wildcard.
+
+    There is a train rule per setting and block, not per block with the setting as
+    wildcards: then every rule's outputs have a constant path prefix up to the seeds,
+    and Snakemake's output index finds a dump's producer by that prefix instead of
+    testing the pattern of every train rule, so planning grows about linearly with the
+    grid (with the setting as wildcards, 4,096 networks took minutes to plan).
+    """
+
+    model: str
+    sizes: str
+    eta: str
+
+    def wildcards(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+    def rule_name(self, block: Block) -> str:
+        """``train_mlp_784_30_10_eta3_0_i0o0_to_i0o7``: a Python identifier."""
+        words = (self.model, self.sizes, f"eta{self.eta}", block.name.replace("-", "_to_"))
+        return "train_" + re.sub(r"[^A-Za-z0-9]", "_", "_".join(words))
+
+
+def train_rules(config: Mapping[str, Any]) -> list[tuple[str, Setting, Block]]:
+    """(rule name, setting, block) of every train rule, settings in the order of ``cells``."""
+    settings = dict.fromkeys(Setting(c.model, c.sizes, c.eta) for c in cells(config))
+    rules: dict[str, tuple[Setting, Block]] = {}
+    for setting in settings:
+        for block in seed_blocks(config["grid"]):
+            name = setting.rule_name(block)
+            if name in rules:
+                other = rules[name][0]
+                raise ConfigError(
+                    f"grid.models: model {other.model!r} (sizes {other.sizes}, eta {other.eta}) "
+                    f"and model {setting.model!r} (sizes {setting.sizes}, eta {setting.eta}) "
+                    f"would share the train rule {name} (rule names keep only letters and "
+                    "digits); rename a model"
+                )
+            rules[name] = (setting, block)
+    return [(name, setting, block) for name, (setting, block) in rules.items()]
 
 
 def checkpoints(grid: Mapping[str, Any]) -> list[int]:

@@ -1,3 +1,5 @@
+import functools
+
 from snakemake.utils import validate
 
 from twinnets.pipeline import grid
@@ -19,6 +21,7 @@ ENV = "../../envs/twinnets.yaml"
 SCRIPTS = Path(workflow.basedir) / "scripts"
 
 
+@functools.cache  # one hash per script, however many rules run it
 def code(script):
     """Hash of the script and the twinnets modules it imports: edits rerun its rule."""
     return source_hash(SCRIPTS / script)
@@ -33,25 +36,30 @@ def group_weights(wildcards):
     return grid.weights_paths(config, grid.Cell(**wildcards))
 
 
-# Training: one job per block of seeds (grid.seed_blocks) and cell. The functions
-# below that take a block return the input or resource function of that block's rule.
+# Training: one job per setting (model, sizes, eta), block of seeds and checkpoint
+# (grid.train_rules). The functions below that take a setting and a block return the
+# input, param or resource function of that block's rule; its wildcard is the checkpoint.
 
 
-def resume_from(block):
+def resume_from(setting, block):
     """The block's dumps at the previous checkpoint, which its training continues."""
 
     def dumps(wildcards):
         previous = grid.previous_checkpoint(config["grid"], int(wildcards.epochs))
         if previous is None:
             return []
-        return block.weights(**{**wildcards, "epochs": previous})
+        return block.weights(**setting.wildcards(), epochs=previous)
 
     return dumps
 
 
-def train_settings(wildcards):
+def train_settings(setting):
     """What the block's networks share: all settings but their seeds."""
-    return grid.shared_settings(config, wildcards)
+
+    def settings(wildcards):
+        return grid.shared_settings(config, {**setting.wildcards(), **wildcards})
+
+    return settings
 
 
 GROUP_TABLE = "results/tables/groups/model={{model}}/sizes={{sizes}}/eta={{eta}}/epochs={{epochs}}/{table}.parquet"
@@ -82,9 +90,9 @@ def train_threads(block):
     return min(TRAIN_THREADS, len(block.members))
 
 
-def train_runtime(block):
+def train_runtime(setting, block):
     def runtime(wildcards, attempt):
-        settings, start = train_settings(wildcards), start_epoch(wildcards)
+        settings, start = train_settings(setting)(wildcards), start_epoch(wildcards)
         return jobres.train_runtime(
             settings, start, attempt, len(block.members), train_threads(block)
         )
@@ -92,9 +100,9 @@ def train_runtime(block):
     return runtime
 
 
-def train_mem_mb(block):
+def train_mem_mb(setting, block):
     def mem_mb(wildcards, attempt):
-        settings = train_settings(wildcards)
+        settings = train_settings(setting)(wildcards)
         return jobres.train_mem_mb(settings, attempt, len(block.members))
 
     return mem_mb

@@ -1,31 +1,32 @@
-# One rule per block of seeds (grid.seed_blocks, config key grid.block_size): each job
-# trains a block's networks together for one (model, sizes, eta) to one checkpoint,
-# resuming their previous checkpoint. Every output is a network's own canonical dump,
-# bitwise the same however the networks are blocked.
-for block in grid.seed_blocks(config["grid"]):
+# One rule per (model, sizes, eta) setting and block of seeds (grid.train_rules, config key
+# grid.block_size): each job trains a block's networks together to one checkpoint, resuming
+# their previous checkpoint. Every output is a network's own canonical dump, bitwise the
+# same however the networks are blocked. The setting is spelled out in each rule's paths,
+# not left as wildcards, so that Snakemake finds a dump's rule by its path prefix.
+for name, setting, block in grid.train_rules(config):
 
     rule:
         name:
-            f"train_{block.name.replace('-', '_to_')}"
+            name
         input:
             mnist=rules.download_mnist.output,
-            resume=resume_from(block),
+            resume=resume_from(setting, block),
         output:
-            block.weights(),
+            block.weights(**setting.wildcards()),
         log:
-            f"logs/train/model={{model}}/sizes={{sizes}}/eta={{eta}}/block={block.name}/epochs={{epochs}}.log",
+            f"logs/train/model={setting.model}/sizes={setting.sizes}/eta={setting.eta}/block={block.name}/epochs={{epochs}}.log",
         benchmark:
-            f"benchmarks/train/model={{model}}/sizes={{sizes}}/eta={{eta}}/block={block.name}/epochs={{epochs}}.tsv"
+            f"benchmarks/train/model={setting.model}/sizes={setting.sizes}/eta={setting.eta}/block={block.name}/epochs={{epochs}}.tsv"
         group:
             "train"
         conda:
             ENV
         threads: train_threads(block)
         resources:
-            mem_mb=train_mem_mb(block),
-            runtime=train_runtime(block),
+            mem_mb=train_mem_mb(setting, block),
+            runtime=train_runtime(setting, block),
         params:
-            settings=train_settings,
+            settings=train_settings(setting),
             seeds=[{"init_seed": i, "order_seed": o} for i, o in block.members],
             code=code("train.py"),
         script:

@@ -18,9 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.special import expit
 
 from twinnets.train.network import Params
+from twinnets.train.network import (
+    hidden_activations as hidden_activations,  # re-exported: the figures import it from here
+)
 
 METHODS = ("permutation", "signed", "activation")
 
@@ -198,16 +200,6 @@ def align(
     else:
         raise ValueError(f"unknown alignment method {method!r}; use one of {METHODS}")
     return apply_transforms(b, transforms), transforms
-
-
-def hidden_activations(params: Params, x: np.ndarray) -> list[np.ndarray]:
-    """Every hidden layer's sigmoid outputs for inputs ``x`` (n, n_in)."""
-    acts = []
-    a = x
-    for w, b in zip(params.weights[:-1], params.biases[:-1], strict=True):
-        a = expit(a @ w.T + b)
-        acts.append(a)
-    return acts
 
 
 # --------------------------------------------------------------------------- consensus

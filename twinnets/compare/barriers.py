@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from twinnets.compare.input_space import preactivations
 from twinnets.data.mnist import Mnist
 from twinnets.train.network import COSTS, Params, data_cost
 
@@ -119,9 +120,8 @@ def first_layer(params: Params, data: BarrierData) -> FirstLayer:
     Computed once per network and reused for every alpha of every pair it is in:
     this is the only product with the 784-wide input.
     """
-    w = params.weights[0].astype(np.float64)
-    b = params.biases[0].astype(np.float64)
-    return data.x_train @ w.T + b, data.x_test @ w.T + b
+    w, b = params.weights[0], params.biases[0]
+    return preactivations(w, b, data.x_train), preactivations(w, b, data.x_test)
 
 
 def permute_first_layer(
@@ -171,9 +171,8 @@ def _check_first_layer(z: FirstLayer, params: Params, data: BarrierData, name: s
     Passing B's Z with aligned B' parameters (forgetting the permutation) would
     otherwise silently give a wrong curve; checking 4 rows per split costs nothing.
     """
-    n_hidden = params.weights[0].shape[0]
-    w = params.weights[0].astype(np.float64)
-    b = params.biases[0].astype(np.float64)
+    w, b = params.weights[0], params.biases[0]
+    n_hidden = w.shape[0]
     for zs, x, split in ((z[0], data.x_train, "train"), (z[1], data.x_test, "test")):
         if zs.shape != (len(x), n_hidden):
             raise ValueError(
@@ -181,11 +180,35 @@ def _check_first_layer(z: FirstLayer, params: Params, data: BarrierData, name: s
                 f"expected {(len(x), n_hidden)}"
             )
         rows = np.unique(np.linspace(0, len(x) - 1, 4).astype(int))
-        if not np.allclose(zs[rows], x[rows] @ w.T + b, rtol=1e-9, atol=1e-9):
+        if not np.allclose(zs[rows], preactivations(w, b, x[rows]), rtol=1e-9, atol=1e-9):
             raise ValueError(
                 f"{name}: the precomputed first-layer values do not belong to these "
                 "parameters (for an aligned network, use permute_first_layer)"
             )
+
+
+def _check_curve(a: Params, b: Params, data: BarrierData, cost: str, n_alpha: int) -> None:
+    """The settings and shapes of a curve, checked before any product is computed."""
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    if n_alpha < 2:
+        raise ValueError(f"n_alpha must be at least 2, got {n_alpha}")
+    if a.sizes != b.sizes:
+        raise ValueError(f"the networks differ in shape: {a.sizes} vs {b.sizes}")
+    if a.sizes[0] != data.x_train.shape[1]:
+        raise ValueError(
+            f"the networks take {a.sizes[0]} inputs, the images have {data.x_train.shape[1]}"
+        )
+
+
+def _first_layer_of(
+    params: Params, data: BarrierData, z: FirstLayer | None, name: str
+) -> FirstLayer:
+    """The given first-layer values, checked, or computed when not given."""
+    if z is None:
+        return first_layer(params, data)
+    _check_first_layer(z, params, data, name)
+    return z
 
 
 def interpolation_curve(
@@ -209,25 +232,12 @@ def interpolation_curve(
     Returns one row per alpha = np.linspace(0, 1, n_alpha): columns ``alpha``,
     ``train_cost``, ``test_error``.
     """
-    if cost not in COSTS:
-        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
-    if n_alpha < 2:
-        raise ValueError(f"n_alpha must be at least 2, got {n_alpha}")
-    if a.sizes != b.sizes:
-        raise ValueError(f"the networks differ in shape: {a.sizes} vs {b.sizes}")
-    if a.sizes[0] != data.x_train.shape[1]:
-        raise ValueError(
-            f"the networks take {a.sizes[0]} inputs, the images have {data.x_train.shape[1]}"
-        )
-    if za is None:
-        za = first_layer(a, data)
-    else:
-        _check_first_layer(za, a, data, "za")
-    if zb is None:
-        zb = first_layer(b, data)
-    else:
-        _check_first_layer(zb, b, data, "zb")
+    _check_curve(a, b, data, cost, n_alpha)
+    za = _first_layer_of(a, data, za, "za")
+    zb = _first_layer_of(b, data, zb, "zb")
 
+    # The forward pass again, not network.output_logits: the first layer is mixed from
+    # Z_A and Z_B and the sigmoid is the in-place one, for speed (rounding differs).
     # Train and test stacked: one pass of each operation per alpha.
     n_train = data.n_train
     n_layers = len(a.weights)

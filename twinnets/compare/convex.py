@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from twinnets.data.mnist import Split, scale_pixels
-from twinnets.train.network import Params
+from twinnets.train.network import Params, feedforward
 
 
 def linear_minimiser(train: Split, lmbda: float, l2: str = "all", n_out: int = 10) -> Params:
@@ -76,13 +76,10 @@ def minimiser_distance_bound(params: Params, train: Split, config) -> float:
     if config.model not in ("softmax", "linear") or config.l2 != "all" or config.lmbda <= 0:
         raise ValueError("the bound needs a softmax or linear model with L2 on all parameters")
     x = scale_pixels(train.pixels, "float64")
-    w = params.weights[-1].astype(np.float64)
-    b = params.biases[-1].astype(np.float64)
-    z = x @ w.T + b
-    if config.model == "softmax":
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        z /= z.sum(axis=1, keepdims=True)
-    residual = z - np.eye(w.shape[0])[train.labels]
+    params = params.astype(np.float64)
+    w, b = params.weights[-1], params.biases[-1]
+    outputs = feedforward(params, x, config.model)  # softmax probabilities, or linear outputs
+    residual = outputs - np.eye(w.shape[0])[train.labels]
     mu = config.lmbda / config.n_train
     grad_w = residual.T @ x / len(x) + mu * w
     grad_b = residual.mean(axis=0) + mu * b

@@ -40,7 +40,12 @@ from twinnets.compare.input_space import (
 )
 from twinnets.data.mnist import Mnist, Split, load_mnist
 from twinnets.dumps.storage import Dump, read_dump
-from twinnets.train.network import Params, init_params, output_probabilities
+from twinnets.train.network import (
+    Params,
+    hidden_activations,
+    init_params,
+    output_probabilities,
+)
 
 ALIGNMENTS = alignment.METHODS  # permutation, signed, activation
 BARRIER_PAIRS = 45
@@ -211,7 +216,7 @@ class _View:
         params = params.astype(np.float64)
         return cls(
             params=params,
-            hidden_validation=alignment.hidden_activations(params, x_val),
+            hidden_validation=hidden_activations(params, x_val),
             preactivation_validation=preactivations(params.weights[0], params.biases[0], x_val),
             outputs_test=output_probabilities(params, x_test, model),
         )
@@ -455,65 +460,94 @@ def analyze_group(
     """
     dumps = [read_dump(p) for p in dump_paths]
     _check_group(dumps)
-    config = dumps[0].config
     # pixels dead for every network: zero in the largest training set used
-    n_train = max(d.config.n_train for d in dumps)
-    data = load_mnist(mnist_dir, n_train=n_train)
-    x_val = data.validation.images("float64")
-    x_test = data.test.images("float64")
-    labels = data.test.labels
-
-    def side(params: list[Params]) -> _Side:
-        return _Side.of([_View.of(p, config.model, x_val, x_test) for p in params], labels)
-
-    trained = side([d.params for d in dumps])
-    untrained = side([initial_params(d, k) for k, d in enumerate(dumps)])
-
+    data = load_mnist(mnist_dir, n_train=max(d.config.n_train for d in dumps))
+    trained, untrained = _sides(dumps, data)
     index_pairs = list(itertools.combinations(range(len(dumps)), 2))
     kinds = [pair_kind(dumps[i], dumps[j]) for i, j in index_pairs]
     with_barrier = set(barriers.select_barrier_pairs(index_pairs, kinds, barrier_pairs))
-    n_used = min(d.config.n_train for d in dumps)
-    ctx = _Context(
-        dead=dead_pixels(data, n_train),
+    ctx = _context(dumps, data, bool(with_barrier), unseen_variance)
+    rows, curves = [], []
+    for index, ((i, j), kind) in enumerate(zip(index_pairs, kinds, strict=True)):
+        names = _pair_names(dumps[i], dumps[j], kind, model_name)
+        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, index in with_barrier)
+        if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits are not theirs
+            row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
+        rows.append({**names, **row, "barrier_computed": index in with_barrier})
+        curves += [c.assign(**names) for c in pair_curves]
+    pairs = pd.DataFrame(rows)
+    pairs["unseen_directions"] = ctx.space.n_unseen
+    pairs["unseen_variance"] = ctx.space.threshold
+    networks = _network_table(dumps, trained, untrained, ctx.test_labels, model_name).assign(
+        dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
+    )
+    _add_convex_columns(networks, trained, data, dumps)
+    curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
+    return GroupAnalysis(pairs, networks, curves_table)
+
+
+def _sides(dumps: list[Dump], data: Mnist) -> tuple[_Side, _Side]:
+    """The trained networks and their own initialisations, each seen on the held-out images."""
+    model = dumps[0].config.model
+    x_val = data.validation.images("float64")
+    x_test = data.test.images("float64")
+
+    def side(params: list[Params]) -> _Side:
+        return _Side.of([_View.of(p, model, x_val, x_test) for p in params], data.test.labels)
+
+    trained = side([d.params for d in dumps])
+    untrained = side([initial_params(d, k) for k, d in enumerate(dumps)])
+    return trained, untrained
+
+
+def _context(
+    dumps: list[Dump], data: Mnist, with_barrier: bool, unseen_variance: float
+) -> _Context:
+    """Dead pixels of the largest training set; input space and barrier images of the smallest,
+    so that every network was trained on them."""
+    config = dumps[0].config
+    n_used = _shared_n_train(dumps)
+    return _Context(
+        dead=dead_pixels(data, max(d.config.n_train for d in dumps)),
         space=InputSpace.from_images(
             data.train.images("float64", slice(0, n_used)), unseen_variance
         ),
         barrier_data=barriers.BarrierData.from_mnist(data, n_train_available=n_used)
         if with_barrier
         else None,
-        test_labels=labels,
+        test_labels=data.test.labels,
         model=config.model,
         cost=config.cost,
     )
-    rows, curves = [], []
-    for index, ((i, j), kind) in enumerate(zip(index_pairs, kinds, strict=True)):
-        a, b = dumps[i].config, dumps[j].config
-        names = {
-            **group_columns(dumps[i], model_name),
-            "a_init_seed": a.init_seed,
-            "a_order_seed": a.order_seed,
-            "b_init_seed": b.init_seed,
-            "b_order_seed": b.order_seed,
-            "pair_kind": kind,
-        }
-        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, index in with_barrier)
-        if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits are not theirs
-            row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
-        rows.append({**names, **row, "barrier_computed": index in with_barrier})
-        curves += [c.assign(**names) for c in pair_curves]
 
-    pairs = pd.DataFrame(rows)
-    networks = _network_table(dumps, trained, untrained, labels, model_name).assign(
-        dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
-    )
-    pairs["unseen_directions"] = ctx.space.n_unseen
-    pairs["unseen_variance"] = ctx.space.threshold
+
+def _shared_n_train(dumps: list[Dump]) -> int:
+    """Training images that every network of the group was trained on (a prefix)."""
+    return min(d.config.n_train for d in dumps)
+
+
+def _pair_names(a: Dump, b: Dump, kind: str, model_name: str | None) -> dict[str, object]:
+    """The ``PAIR_KEYS`` columns of one pair: its group, both networks' seeds and its kind."""
+    return {
+        **group_columns(a, model_name),
+        "a_init_seed": a.config.init_seed,
+        "a_order_seed": a.config.order_seed,
+        "b_init_seed": b.config.init_seed,
+        "b_order_seed": b.config.order_seed,
+        "pair_kind": kind,
+    }
+
+
+def _add_convex_columns(
+    networks: pd.DataFrame, trained: _Side, data: Mnist, dumps: list[Dump]
+) -> None:
+    """How near the convex controls with L2 are to their one minimiser (none for the MLP)."""
+    config = dumps[0].config
+    n_used = _shared_n_train(dumps)
     if config.model != "mlp" and config.lmbda > 0 and config.l2 == "all":
         networks["minimiser_bound"] = _minimiser_bounds(trained, data, config, n_used)
     if config.model == "linear" and config.lmbda > 0:
         networks["relative_to_minimiser"] = _relative_to_minimiser(trained, data, config)
-    curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
-    return GroupAnalysis(pairs, networks, curves_table)
 
 
 def _minimiser_bounds(side: _Side, data: Mnist, config, n_used: int) -> list[float]:

@@ -29,6 +29,8 @@ import numpy as np
 from scipy.linalg.blas import dsyrk
 from scipy.spatial.distance import pdist, squareform
 
+from twinnets.train.network import normalise_outputs
+
 FUNCTION_METRICS = ("agreement", "a_errors_shared", "b_errors_shared", "tv_distance")
 """Keys of ``function_metrics`` and ``function_matrices``."""
 
@@ -326,15 +328,9 @@ def _as_outputs(out: np.ndarray, name: str) -> np.ndarray:
 
 
 def output_distribution(out: np.ndarray) -> np.ndarray:
-    """Outputs (n, K) scaled to sum to 1 per image; an all-zero row becomes uniform.
-
-    Sigmoid outputs are not a distribution; normalising them is the simplest way to
-    compare two networks' "beliefs" beyond the argmax.
-    """
-    out = _as_outputs(out, "out")
-    totals = out.sum(axis=-1, keepdims=True)
-    uniform = np.full_like(out, 1.0 / out.shape[-1])
-    return np.divide(out, totals, out=uniform, where=totals > 0)
+    """``network.normalise_outputs`` of checked outputs (n, K): an error, not a wrong
+    distribution, when they are negative or not 2-D."""
+    return normalise_outputs(_as_outputs(out, "out"))
 
 
 def _shared(count_both: float, count_a: float) -> float:

@@ -106,7 +106,7 @@ def model_etas(config: Mapping[str, Any], name: str) -> list[float]:
 
 
 def seed_pairs(grid: Mapping[str, Any]) -> list[tuple[int, int]]:
-    """(init_seed, order_seed) of every network of one grid cell."""
+    """(init_seed, order_seed) of every network of one group."""
     if grid["design"] == "paired":
         return list(zip(grid["init_seeds"], grid["order_seeds"], strict=True))
     return list(itertools.product(grid["init_seeds"], grid["order_seeds"]))
@@ -114,9 +114,9 @@ def seed_pairs(grid: Mapping[str, Any]) -> list[tuple[int, int]]:
 
 @dataclasses.dataclass(frozen=True)
 class Block:
-    """The networks of a grid cell that one workflow job trains together.
+    """The networks of a group that one workflow job trains together.
 
-    Members are (init_seed, order_seed) pairs. Every cell of the grid has the same
+    Members are (init_seed, order_seed) pairs. Every group of the grid has the same
     blocks, because the seeds are grid-wide; a block's job trains its members for
     one (model, sizes, eta) to one checkpoint, resuming their previous one.
     """
@@ -137,7 +137,7 @@ class Block:
 
 
 def seed_blocks(grid: Mapping[str, Any]) -> list[Block]:
-    """The blocks of every cell: the seed pairs cut into runs of ``grid.block_size``.
+    """The blocks of every group: the seed pairs cut into runs of ``grid.block_size``.
 
     Cut so that a grid grows incrementally: ``crossed`` cuts each init seed's networks,
     in the order of ``order_seeds``; ``paired`` cuts the list of pairs. Appending seeds
@@ -207,7 +207,7 @@ def previous_checkpoint(grid: Mapping[str, Any], epochs: int) -> int | None:
 
 
 @dataclasses.dataclass(frozen=True)
-class Cell:
+class Group:
     """One group of networks compared pairwise: same model, sizes, eta and epochs."""
 
     model: str
@@ -219,24 +219,30 @@ class Cell:
         return dataclasses.asdict(self)
 
 
-def cells(config: Mapping[str, Any]) -> Iterator[Cell]:
+def groups(config: Mapping[str, Any]) -> Iterator[Group]:
+    """Every group of the grid: each model variant's sizes x etas x checkpoints."""
     for name in (m["name"] for m in config["grid"]["models"]):
         for sizes, eta, epochs in itertools.product(
             model_sizes(config, name), model_etas(config, name), checkpoints(config["grid"])
         ):
-            yield Cell(name, format_sizes(sizes), format_eta(eta), epochs)
+            yield Group(name, format_sizes(sizes), format_eta(eta), epochs)
 
 
-def weights_paths(config: Mapping[str, Any], cell: Cell) -> list[str]:
-    """The dumps of every network in ``cell``."""
+#: The old names, until workflow/rules/common.smk calls them ``Group`` and ``groups``.
+Cell = Group
+cells = groups
+
+
+def weights_paths(config: Mapping[str, Any], group: Group) -> list[str]:
+    """The dumps of every network in ``group``."""
     return [
-        WEIGHTS.format(**cell.wildcards(), init_seed=i, order_seed=o)
+        WEIGHTS.format(**group.wildcards(), init_seed=i, order_seed=o)
         for i, o in seed_pairs(config["grid"])
     ]
 
 
 def all_weights(config: Mapping[str, Any]) -> list[str]:
-    return [path for cell in cells(config) for path in weights_paths(config, cell)]
+    return [path for group in groups(config) for path in weights_paths(config, group)]
 
 
 def headline_dumps(config: Mapping[str, Any]) -> list[str]:
@@ -245,14 +251,14 @@ def headline_dumps(config: Mapping[str, Any]) -> list[str]:
     last = checkpoints(config["grid"])[-1]
     return [
         path
-        for cell in cells(config)
-        if cell.epochs == last and len(parse_sizes(cell.sizes)) > 2
-        for path in weights_paths(config, cell)
+        for group in groups(config)
+        if group.epochs == last and len(parse_sizes(group.sizes)) > 2
+        for path in weights_paths(config, group)
     ]
 
 
 def shared_settings(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings that a (model, sizes, eta, epochs) cell's networks share: all but seeds."""
+    """The settings that a (model, sizes, eta, epochs) group's networks share: all but seeds."""
     settings = train_config(config, {**wildcards, "init_seed": 0, "order_seed": 0}).to_dict()
     del settings["init_seed"], settings["order_seed"]
     return settings

@@ -11,6 +11,7 @@ rules for "one basin" and "provably near the minimiser" are stated in the text.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,7 +22,7 @@ from twinnets.compare.summary import MIN_UNITS, N_BOOT
 from twinnets.report.selection import (
     KIND_PAIRS,
     KIND_WORDS,
-    headline_cell,
+    headline_group,
     headline_kind,
     init_contrast,
 )
@@ -132,24 +133,24 @@ class Summary:
     def __init__(self, summary: pd.DataFrame) -> None:
         self.frame = summary
 
-    def quote(self, cell: dict, kind: str, statistic: str) -> Quote:
+    def quote(self, group: dict, kind: str, statistic: str) -> Quote:
         mask = (self.frame.pair_kind == kind) & (self.frame.statistic == statistic)
-        for column, value in cell.items():
+        for column, value in group.items():
             mask &= self.frame[column] == value
         rows = self.frame[mask]
         return Quote(rows.iloc[0] if len(rows) else None)
 
-    def cells(self, model: str) -> pd.DataFrame:
+    def groups(self, model: str) -> pd.DataFrame:
         keys = ["model", "sizes", "eta", "epochs"]
         return self.frame[self.frame.model == model][keys].drop_duplicates().sort_values(keys)
 
 
-def _cell(model: str, sizes: str, eta: float, epochs: int) -> dict:
+def _group(model: str, sizes: str, eta: float, epochs: int) -> dict:
     return {"model": model, "sizes": sizes, "eta": eta, "epochs": epochs}
 
 
-def _seeds_phrase(summary: Summary, cell: dict, kind: str) -> str:
-    q = summary.quote(cell, kind, "relative_all")
+def _seeds_phrase(summary: Summary, group: dict, kind: str) -> str:
+    q = summary.quote(group, kind, "relative_all")
     if not q:
         return ""
     inits, orders = int(q.get("n_init_seeds")), int(q.get("n_order_seeds"))
@@ -162,10 +163,10 @@ def _seeds_phrase(summary: Summary, cell: dict, kind: str) -> str:
 # --------------------------------------------------------------------------- sections
 
 
-def _far_apart(s: Summary, cell: dict, kind: str, nets: pd.DataFrame) -> list[str]:
-    rel = s.quote(cell, kind, "relative_all")
-    cos = s.quote(cell, kind, "cosine_all")
-    acc = s.quote(cell, "networks", "test_accuracy")
+def _far_apart(s: Summary, group: dict, kind: str, nets: pd.DataFrame) -> list[str]:
+    rel = s.quote(group, kind, "relative_all")
+    cos = s.quote(group, kind, "cosine_all")
+    acc = s.quote(group, "networks", "test_accuracy")
     verdict = {
         "within": "not distinguishable from their own random initialisations (the interval of "
         f"the difference, {rel.diff_ci()}, contains 0): by their parameters alone, nothing shows "
@@ -188,12 +189,12 @@ def _far_apart(s: Summary, cell: dict, kind: str, nets: pd.DataFrame) -> list[st
     ]
 
 
-def _symmetry(s: Summary, cell: dict, kind: str, hidden: list[str]) -> list[str]:
+def _symmetry(s: Summary, group: dict, kind: str, hidden: list[str]) -> list[str]:
     if not hidden:
         return []
-    signed = s.quote(cell, kind, "relative_signed")
-    share = s.quote(cell, kind, "symmetry_share")
-    flips = s.quote(cell, kind, "flips_signed")
+    signed = s.quote(group, kind, "relative_signed")
+    share = s.quote(group, kind, "symmetry_share")
+    flips = s.quote(group, kind, "flips_signed")
     verdict = {
         "above": f"more than it removes from their untrained initialisations "
         f"({share.null_ci('pct')}; difference {share.diff_ci('pts')} points): alignment finds "
@@ -214,20 +215,20 @@ def _symmetry(s: Summary, cell: dict, kind: str, hidden: list[str]) -> list[str]
         "changing the function. Factoring out the best permutation and sign flips (weight matching "
         f"in tanh coordinates) brings the relative distance to **{signed.ci()}** (the untrained "
         f"pairs, aligned the same way: {signed.null_ci()}); permutations alone "
-        f"{s.quote(cell, kind, 'relative_permutation').ci()}; matching units by their activations "
-        f"{s.quote(cell, kind, 'relative_activation').ci()}. Alignment removes "
+        f"{s.quote(group, kind, 'relative_permutation').ci()}; matching units by their activations "
+        f"{s.quote(group, kind, 'relative_activation').ci()}. Alignment removes "
         f"**{share.ci('pct')}** of the squared distance, {verdict}. "
         f"{flips.ci(digits=1)} of the {'+'.join(hidden)} hidden units are matched with a sign "
         f"flip (untrained {flips.null_ci(digits=1)}).",
     ]
 
 
-def _data_sees(s: Summary, cell: dict, kind: str, nets: pd.DataFrame, lmbda: float) -> list[str]:
-    dead = s.quote(cell, kind, "dead_share")
-    unseen = s.quote(cell, kind, "unseen_share")
-    pre = s.quote(cell, kind, "preactivation_relative_signed")
-    pre_raw = s.quote(cell, kind, "preactivation_relative_raw")
-    weight1 = s.quote(cell, kind, "relative_signed")
+def _data_sees(s: Summary, group: dict, kind: str, nets: pd.DataFrame, lmbda: float) -> list[str]:
+    dead = s.quote(group, kind, "dead_share")
+    unseen = s.quote(group, kind, "unseen_share")
+    pre = s.quote(group, kind, "preactivation_relative_signed")
+    pre_raw = s.quote(group, kind, "preactivation_relative_raw")
+    weight1 = s.quote(group, kind, "relative_signed")
     never = (
         "those stay at their random initial values, bit for bit"
         if lmbda == 0
@@ -257,13 +258,13 @@ def _data_sees(s: Summary, cell: dict, kind: str, nets: pd.DataFrame, lmbda: flo
     return lines
 
 
-def _decomposition_sentence(s: Summary, cell: dict, kind: str, label: str) -> str:
-    init = s.quote(cell, kind, "init_part")
-    train = s.quote(cell, kind, "training_part")
-    cross = s.quote(cell, kind, "cross_term")
-    total = s.quote(cell, kind, "distance_signed")
-    share = s.quote(cell, kind, "training_share")
-    moved = s.quote(cell, "networks", "relative_from_init")
+def _decomposition_sentence(s: Summary, group: dict, kind: str, label: str) -> str:
+    init = s.quote(group, kind, "init_part")
+    train = s.quote(group, kind, "training_part")
+    cross = s.quote(group, kind, "cross_term")
+    total = s.quote(group, kind, "distance_signed")
+    share = s.quote(group, kind, "training_share")
+    moved = s.quote(group, "networks", "relative_from_init")
     if not init:
         return ""
     parts = {
@@ -294,26 +295,26 @@ def _decomposition_sentence(s: Summary, cell: dict, kind: str, label: str) -> st
     )
 
 
-def _inherited(s: Summary, cell: dict, kind: str, contrast: dict | None, init: str) -> list[str]:
+def _inherited(s: Summary, group: dict, kind: str, contrast: dict | None, init: str) -> list[str]:
     lines = [
         "",
         "## How much is inherited from the init?",
         "",
-        _decomposition_sentence(s, cell, kind, INIT_WORDS.get(init, init)),
+        _decomposition_sentence(s, group, kind, INIT_WORDS.get(init, init)),
     ]
-    same_init = s.quote(cell, "same_init", "relative_all")
+    same_init = s.quote(group, "same_init", "relative_all")
     if same_init:
         lines += [
             "",
             f"Two networks that share the init and differ only in data order end at relative "
             f"distance {same_init.ci()} (their inits: {same_init.null_ci()}; against "
-            f"{s.quote(cell, kind, 'relative_all').ci()} for {KIND_PAIRS[kind]}).",
+            f"{s.quote(group, kind, 'relative_all').ci()} for {KIND_PAIRS[kind]}).",
         ]
     if contrast is None:
         lines += ["", "(Add an MLP variant with `init: scaled` to contrast the init scale.)"]
         return lines
     lines += ["", _decomposition_sentence(s, contrast, kind, INIT_WORDS["scaled"])]
-    mine = s.quote(cell, kind, "training_share")
+    mine = s.quote(group, kind, "training_share")
     theirs = s.quote(contrast, kind, "training_share")
     if mine.has_interval and theirs.has_interval:
         if mine.get("value_high") < 0.5 < theirs.get("value_low"):
@@ -333,12 +334,12 @@ def _inherited(s: Summary, cell: dict, kind: str, contrast: dict | None, init: s
     return lines
 
 
-def _shared(s: Summary, cell: dict, kind: str) -> list[str]:
-    cka = s.quote(cell, kind, "cka_linear")
-    debiased = s.quote(cell, kind, "cka_debiased")
-    matched = s.quote(cell, kind, "matched_corr_mean")
-    agreement = s.quote(cell, kind, "agreement")
-    errors = s.quote(cell, kind, "errors_shared")
+def _shared(s: Summary, group: dict, kind: str) -> list[str]:
+    cka = s.quote(group, kind, "cka_linear")
+    debiased = s.quote(group, kind, "cka_debiased")
+    matched = s.quote(group, kind, "matched_corr_mean")
+    agreement = s.quote(group, kind, "agreement")
+    errors = s.quote(group, kind, "errors_shared")
     parts = []
     if cka:
         parts.append(
@@ -360,8 +361,8 @@ def _shared(s: Summary, cell: dict, kind: str) -> list[str]:
         f"network gets wrong (the mean of their error counts), both get {errors.ci('pct')} wrong "
         f"(untrained {errors.null_ci('pct')}; independent errors {errors.baseline_ci('pct')}); "
         "total-variation distance between their output distributions "
-        f"{s.quote(cell, kind, 'tv_distance').ci()} (untrained "
-        f"{s.quote(cell, kind, 'tv_distance').null_ci()})."
+        f"{s.quote(group, kind, 'tv_distance').ci()} (untrained "
+        f"{s.quote(group, kind, 'tv_distance').null_ci()})."
     )
     return ["", "## What do they share?", "", " ".join(parts)]
 
@@ -384,15 +385,15 @@ def one_basin(aligned: Quote, endpoints: Quote) -> bool | None:
     return None
 
 
-def _barriers(s: Summary, cell: dict, kind: str, methods: pd.Series) -> list[str]:
-    raw = s.quote(cell, kind, "barrier_test_error_raw")
+def _barriers(s: Summary, group: dict, kind: str, methods: pd.Series) -> list[str]:
+    raw = s.quote(group, kind, "barrier_test_error_raw")
     if not raw:
         return []
-    aligned = s.quote(cell, kind, "barrier_test_error_aligned")
-    ends = s.quote(cell, kind, "endpoint_test_error_raw")
-    cost_raw = s.quote(cell, kind, "barrier_train_cost_raw")
-    cost_aligned = s.quote(cell, kind, "barrier_train_cost_aligned")
-    cost_ends = s.quote(cell, kind, "endpoint_train_cost_raw")
+    aligned = s.quote(group, kind, "barrier_test_error_aligned")
+    ends = s.quote(group, kind, "endpoint_test_error_raw")
+    cost_raw = s.quote(group, kind, "barrier_train_cost_raw")
+    cost_aligned = s.quote(group, kind, "barrier_train_cost_aligned")
+    cost_ends = s.quote(group, kind, "endpoint_train_cost_raw")
     used = ", ".join(f"{m} {n}" for m, n in methods.value_counts().sort_index().items())
     lines = [
         "",
@@ -431,13 +432,13 @@ def _barriers(s: Summary, cell: dict, kind: str, methods: pd.Series) -> list[str
     return lines
 
 
-def _in_short(s: Summary, cell: dict, kind: str, contrast: dict | None) -> list[str]:
-    rel = s.quote(cell, kind, "relative_all")
-    share = s.quote(cell, kind, "symmetry_share")
-    train = s.quote(cell, kind, "training_share")
-    agreement = s.quote(cell, kind, "agreement")
-    aligned = s.quote(cell, kind, "barrier_test_error_aligned")
-    ends = s.quote(cell, kind, "endpoint_test_error_raw")
+def _in_short(s: Summary, group: dict, kind: str, contrast: dict | None) -> list[str]:
+    rel = s.quote(group, kind, "relative_all")
+    share = s.quote(group, kind, "symmetry_share")
+    train = s.quote(group, kind, "training_share")
+    agreement = s.quote(group, kind, "agreement")
+    aligned = s.quote(group, kind, "barrier_test_error_aligned")
+    ends = s.quote(group, kind, "endpoint_test_error_raw")
     sentences = [
         f"By their parameters the networks are at relative distance {rel.ci()}, against "
         f"{rel.null_ci()} for their own random initialisations."
@@ -470,15 +471,15 @@ def _in_short(s: Summary, cell: dict, kind: str, contrast: dict | None) -> list[
     return ["", "## In short", "", " ".join(sentences)]
 
 
-def _kinds_table(s: Summary, cell: dict) -> list[str]:
+def _kinds_table(s: Summary, group: dict) -> list[str]:
     rows = []
     for kind in ("both_differ", "same_order", "same_init"):
-        q = s.quote(cell, kind, "relative_all")
+        q = s.quote(group, kind, "relative_all")
         if not q:
             continue
-        signed = s.quote(cell, kind, "relative_signed")
-        cka = s.quote(cell, kind, "cka_linear")
-        barrier = s.quote(cell, kind, "barrier_test_error_aligned")
+        signed = s.quote(group, kind, "relative_signed")
+        cka = s.quote(group, kind, "cka_linear")
+        barrier = s.quote(group, kind, "barrier_test_error_aligned")
         rows.append(
             {
                 "pairs": KIND_WORDS[kind],
@@ -489,7 +490,7 @@ def _kinds_table(s: Summary, cell: dict) -> list[str]:
                 "untrained, aligned": signed.null_ci(),
                 "CKA": cka.ci(),
                 "untrained CKA": cka.null_ci(),
-                "agreement": s.quote(cell, kind, "agreement").ci("pct"),
+                "agreement": s.quote(group, kind, "agreement").ci("pct"),
                 "aligned barrier (points)": barrier.ci("pts"),
                 "untrained (points)": barrier.null_ci("pts"),
             }
@@ -498,7 +499,7 @@ def _kinds_table(s: Summary, cell: dict) -> list[str]:
         return []
     return [
         "",
-        f"## By pair kind (eta {_f(cell['eta'], 2)}, {cell['epochs']} epochs)",
+        f"## By pair kind (eta {_f(group['eta'], 2)}, {group['epochs']} epochs)",
         "",
         _md_table(pd.DataFrame(rows)),
     ]
@@ -506,27 +507,27 @@ def _kinds_table(s: Summary, cell: dict) -> list[str]:
 
 def _trend_table(s: Summary, model: str, kind: str) -> list[str]:
     rows = []
-    for cell in s.cells(model).to_dict("records"):
-        q = s.quote(cell, kind, "relative_all")
+    for group in s.groups(model).to_dict("records"):
+        q = s.quote(group, kind, "relative_all")
         if not q:
             continue
-        signed = s.quote(cell, kind, "relative_signed")
-        cka = s.quote(cell, kind, "cka_linear")
+        signed = s.quote(group, kind, "relative_signed")
+        cka = s.quote(group, kind, "cka_linear")
         rows.append(
             {
-                "sizes": cell["sizes"],
-                "eta": _f(cell["eta"], 2),
-                "epochs": cell["epochs"],
-                "test accuracy": s.quote(cell, "networks", "test_accuracy").ci("pct"),
+                "sizes": group["sizes"],
+                "eta": _f(group["eta"], 2),
+                "epochs": group["epochs"],
+                "test accuracy": s.quote(group, "networks", "test_accuracy").ci("pct"),
                 "relative distance": q.ci(),
                 "untrained": q.null_ci(),
                 "aligned": signed.ci(),
                 "untrained, aligned": signed.null_ci(),
                 "CKA": cka.ci(),
                 "untrained CKA": cka.null_ci(),
-                "agreement": s.quote(cell, kind, "agreement").ci("pct"),
-                "barrier raw (points)": s.quote(cell, kind, "barrier_test_error_raw").ci("pts"),
-                "barrier aligned (points)": s.quote(cell, kind, "barrier_test_error_aligned").ci(
+                "agreement": s.quote(group, kind, "agreement").ci("pct"),
+                "barrier raw (points)": s.quote(group, kind, "barrier_test_error_raw").ci("pts"),
+                "barrier aligned (points)": s.quote(group, kind, "barrier_test_error_aligned").ci(
                     "pts"
                 ),
             }
@@ -559,58 +560,28 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
     if len(models) < 2:
         return []
     rows, kinds_rows, notes, closer, told = [], [], [], [], True
-    for name in models:
-        mine = networks[networks.model == name]
-        epochs = int(mine.epochs.max())
-        for sizes, eta in sorted(set(zip(mine.sizes, mine.eta, strict=True))):
-            cell = _cell(name, sizes, eta, epochs)
-            q = s.quote(cell, kind, "relative_all")
-            if not q:
-                continue
-            family = mine.family.iloc[0]
-            nets = mine[(mine.sizes == sizes) & (mine.eta == eta) & (mine.epochs == epochs)]
-            exact = s.quote(cell, "networks", "relative_to_minimiser")
-            bound = nets["minimiser_bound"].max() if "minimiser_bound" in nets else math.nan
-            accuracy = s.quote(cell, "networks", "test_accuracy")
-            dead = s.quote(cell, kind, "dead_share")
-            rows.append(
-                {
-                    "model": f"`{name}`",
-                    "eta": _f(eta, 3),
-                    "epochs": epochs,
-                    "relative distance": q.ci(digits=4),
-                    "untrained": q.null_ci(digits=4),
-                    "aligned": s.quote(cell, kind, "relative_signed").ci(digits=4)
-                    if family == "mlp"
-                    else "(no symmetry)",
-                    "dead-pixel share (untrained)": f"{dead.ci('pct')} ({dead.null_ci('pct')})",
-                    "gauge share": s.quote(cell, kind, "gauge_share").ci("pct")
-                    if family in GAUGE_FAMILIES
-                    else "-",
-                    "to the minimiser (exact, mean)": exact.ci(digits=4) if exact else "-",
-                    "to the minimiser (largest bound)": "-"
-                    if _nan(bound)
-                    else f"<= {_f(bound, 4)}",
-                    "test accuracy (untrained)": f"{accuracy.ci('pct')} ({accuracy.null_ci('pct')})",
-                }
-            )
-            kinds_rows.append(
-                {
-                    "model": f"`{name}`",
-                    "eta": _f(eta, 3),
-                    **{
-                        KIND_WORDS[k]: s.quote(cell, k, "relative_all").ci(digits=4)
-                        for k in ("both_differ", "same_order", "same_init")
-                    },
-                }
-            )
-            same_order = s.quote(cell, "same_order", "relative_all")
-            told &= same_order.has_interval and q.has_interval
-            if same_order.has_interval and same_order.get("value_high") < q.get("value_low"):
-                closer.append(f"`{name}` ({same_order.ci(digits=4)} against {q.ci(digits=4)})")
-            note = _minimiser_note(name, nets)
-            if note:
-                notes.append(note)
+    for name, family, group, nets in _longest_groups(networks, models):
+        q = s.quote(group, kind, "relative_all")
+        if not q:
+            continue
+        rows.append(_control_row(s, group, kind, family, nets))
+        kinds_rows.append(
+            {
+                "model": f"`{name}`",
+                "eta": _f(group["eta"], 3),
+                **{
+                    KIND_WORDS[k]: s.quote(group, k, "relative_all").ci(digits=4)
+                    for k in ("both_differ", "same_order", "same_init")
+                },
+            }
+        )
+        same_order = s.quote(group, "same_order", "relative_all")
+        told &= same_order.has_interval and q.has_interval
+        if same_order.has_interval and same_order.get("value_high") < q.get("value_low"):
+            closer.append(f"`{name}` ({same_order.ci(digits=4)} against {q.ci(digits=4)})")
+        note = _minimiser_note(name, nets)
+        if note:
+            notes.append(note)
     if not rows:
         return []
     closer_text = (
@@ -620,6 +591,53 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
         if told
         else "no model the intervals can tell (too few seeds)"
     )
+    return _controls_section(kind, rows, kinds_rows, notes, closer_text)
+
+
+def _longest_groups(
+    networks: pd.DataFrame, models: list[str]
+) -> Iterator[tuple[str, str, dict, pd.DataFrame]]:
+    """(name, family, group, its networks) of every model's groups at its longest training,
+    in the order the tables list them."""
+    for name in models:
+        mine = networks[networks.model == name]
+        epochs = int(mine.epochs.max())
+        family = mine.family.iloc[0]
+        for sizes, eta in sorted(set(zip(mine.sizes, mine.eta, strict=True))):
+            nets = mine[(mine.sizes == sizes) & (mine.eta == eta) & (mine.epochs == epochs)]
+            yield name, family, _group(name, sizes, eta, epochs), nets
+
+
+def _control_row(s: Summary, group: dict, kind: str, family: str, nets: pd.DataFrame) -> dict:
+    """One model's line of the convex-control table; '-' where a column does not apply."""
+    q = s.quote(group, kind, "relative_all")
+    exact = s.quote(group, "networks", "relative_to_minimiser")
+    bound = nets["minimiser_bound"].max() if "minimiser_bound" in nets else math.nan
+    accuracy = s.quote(group, "networks", "test_accuracy")
+    dead = s.quote(group, kind, "dead_share")
+    return {
+        "model": f"`{group['model']}`",
+        "eta": _f(group["eta"], 3),
+        "epochs": group["epochs"],
+        "relative distance": q.ci(digits=4),
+        "untrained": q.null_ci(digits=4),
+        "aligned": s.quote(group, kind, "relative_signed").ci(digits=4)
+        if family == "mlp"
+        else "(no symmetry)",
+        "dead-pixel share (untrained)": f"{dead.ci('pct')} ({dead.null_ci('pct')})",
+        "gauge share": s.quote(group, kind, "gauge_share").ci("pct")
+        if family in GAUGE_FAMILIES
+        else "-",
+        "to the minimiser (exact, mean)": exact.ci(digits=4) if exact else "-",
+        "to the minimiser (largest bound)": "-" if _nan(bound) else f"<= {_f(bound, 4)}",
+        "test accuracy (untrained)": f"{accuracy.ci('pct')} ({accuracy.null_ci('pct')})",
+    }
+
+
+def _controls_section(
+    kind: str, rows: list[dict], kinds_rows: list[dict], notes: list[str], closer_text: str
+) -> list[str]:
+    """The section's prose around its two tables (model by model, and per pair kind)."""
     return [
         "",
         "## The convex control: when do parameters converge?",
@@ -650,11 +668,64 @@ def _controls(s: Summary, networks: pd.DataFrame, kind: str) -> list[str]:
 def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.DataFrame) -> str:
     """``results/answer.md``: generated, so it can never disagree with the tables."""
     s = Summary(summary)
-    model, sizes, eta, epochs = headline_cell(networks)
-    cell = _cell(model, sizes, eta, epochs)
+    h = _headline(s, networks, pairs)
+    group, kind = h.group, h.kind
+    lines = [
+        *_preamble(s, h, networks),
+        *_far_apart(s, group, kind, h.nets),
+        *_symmetry(s, group, kind, h.hidden),
+        *_data_sees(s, group, kind, h.nets, h.lmbda),
+        *_inherited(s, group, kind, h.contrast, h.init),
+        *_shared(s, group, kind),
+        *_barriers(s, group, kind, h.methods),
+        *_in_short(s, group, kind, h.contrast),
+        *_kinds_table(s, group),
+        *_trend_table(s, h.model, kind),
+        *_controls(s, networks, kind),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, eq=False)  # data frames: compare by identity
+class _Headline:
+    """The group and pair kind that the prose speaks of, and their rows of the tables."""
+
+    model: str
+    sizes: str
+    eta: float
+    epochs: int
+    kind: str
+    #: The same group with the scaled init, if the run has one.
+    contrast: dict | None
+    #: The group's networks, with the pairs' pixel-variance threshold beside them.
+    nets: pd.DataFrame
+    #: The alignment chosen for each of the kind's pairs with a barrier.
+    methods: pd.Series
+
+    @property
+    def group(self) -> dict:
+        return _group(self.model, self.sizes, self.eta, self.epochs)
+
+    @property
+    def hidden(self) -> list[str]:
+        return self.sizes.split("-")[1:-1]
+
+    @property
+    def init(self) -> str:
+        nets = self.nets
+        return str(nets["init"].iloc[0]) if "init" in nets and len(nets) else "nielsen"
+
+    @property
+    def lmbda(self) -> float:
+        nets = self.nets
+        return float(nets["lmbda"].iloc[0]) if "lmbda" in nets and len(nets) else 0.0
+
+
+def _headline(s: Summary, networks: pd.DataFrame, pairs: pd.DataFrame) -> _Headline:
+    """Chosen by ``twinnets.report.selection``'s rules, never by hand."""
+    model, sizes, eta, epochs = headline_group(networks)
     kinds_here = set(s.frame[(s.frame.model == model) & (s.frame.epochs == epochs)].pair_kind)
     kind = headline_kind(kinds_here)
-    contrast = init_contrast(networks, model, sizes, eta, epochs)
     nets = networks[
         (networks.model == model) & (networks.sizes == sizes) & (networks.eta == eta)
         & (networks.epochs == epochs)
@@ -663,13 +734,22 @@ def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.Dat
         (pairs.model == model) & (pairs.sizes == sizes) & (pairs.eta == eta)
         & (pairs.epochs == epochs) & (pairs.pair_kind == kind)
     ]  # fmt: skip
-    methods = at[at.barrier_computed.astype(bool)].barrier_aligned_method
-    nets = nets.assign(unseen_variance=at.unseen_variance.max() if len(at) else float("nan"))
-    init = str(nets["init"].iloc[0]) if "init" in nets and len(nets) else "nielsen"
-    lmbda = float(nets["lmbda"].iloc[0]) if "lmbda" in nets and len(nets) else 0.0
+    return _Headline(
+        model=model,
+        sizes=sizes,
+        eta=eta,
+        epochs=epochs,
+        kind=kind,
+        contrast=init_contrast(networks, model, sizes, eta, epochs),
+        nets=nets.assign(unseen_variance=at.unseen_variance.max() if len(at) else float("nan")),
+        methods=at[at.barrier_computed.astype(bool)].barrier_aligned_method,
+    )
+
+
+def _preamble(s: Summary, h: _Headline, networks: pd.DataFrame) -> list[str]:
+    """Title, how to read the numbers, the question, and what this run holds."""
     n_nets = len(networks[["model", "sizes", "eta", "init_seed", "order_seed"]].drop_duplicates())
-    hidden = sizes.split("-")[1:-1]
-    lines = [
+    return [
         "# Two networks, same data, different weights: the answer from this run",
         "",
         f"_Generated by twinnets {__version__} from `results/tables/`; every number below is "
@@ -688,20 +768,9 @@ def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.Dat
         "**The question.** Train the same network twice on the same data: the two end with very "
         "different weights and biases. Why, and how different are they really?",
         "",
-        f"**This run.** {n_nets} networks in all; the prose speaks of the `{model}` model "
-        f"({sizes}) at eta {_f(eta, 2)} (the best mean validation accuracy) after {epochs} "
-        f"epochs, over the {KIND_PAIRS[kind]} ({_seeds_phrase(s, cell, kind)}). The other pair "
-        "kinds are in the tables; no number averages over kinds.",
+        f"**This run.** {n_nets} networks in all; the prose speaks of the `{h.model}` model "
+        f"({h.sizes}) at eta {_f(h.eta, 2)} (the best mean validation accuracy) after {h.epochs} "
+        f"epochs, over the {KIND_PAIRS[h.kind]} ({_seeds_phrase(s, h.group, h.kind)}). The other "
+        "pair kinds are in the tables; no number averages over kinds.",
         "",
-        *_far_apart(s, cell, kind, nets),
-        *_symmetry(s, cell, kind, hidden),
-        *_data_sees(s, cell, kind, nets, lmbda),
-        *_inherited(s, cell, kind, contrast, init),
-        *_shared(s, cell, kind),
-        *_barriers(s, cell, kind, methods),
-        *_in_short(s, cell, kind, contrast),
-        *_kinds_table(s, cell),
-        *_trend_table(s, model, kind),
-        *_controls(s, networks, kind),
     ]
-    return "\n".join(lines) + "\n"

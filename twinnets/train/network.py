@@ -6,7 +6,8 @@ trainer runs it sample by sample in compiled kernels over each image's non-zero
 pixels (``twinnets.train.kernels``, which fixes every operation's order, so the bits are
 the same on every machine); this module holds the settings, the parameters, the
 protocol, the data's sparse form and the training loop. The dense NumPy functions
-(``output_logits``, ``split_logits``, ``feedforward``, ...) serve the analysis.
+(``hidden_activations``, ``output_logits``, ``feedforward``, ``split_logits``, ...)
+serve the analysis: every dense forward pass of the package is one of them.
 
 Randomness protocol (documented in the README, so anyone can rebuild a network):
 
@@ -211,6 +212,17 @@ def feedforward(params: Params, x: np.ndarray, model: str = "mlp") -> np.ndarray
     return output_activation(output_logits(params, x), model)
 
 
+def normalise_outputs(a: np.ndarray) -> np.ndarray:
+    """Non-negative outputs (n, K) scaled to sum to 1 per image; an all-zero row becomes uniform.
+
+    Sigmoid outputs are not a distribution; normalising them is the simplest way to
+    compare two networks' "beliefs" beyond the argmax. The one home of that rule:
+    ``output_probabilities`` and ``twinnets.compare.similarity`` both use it.
+    """
+    total = a.sum(axis=-1, keepdims=True)
+    return np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[-1]), where=total > 0)
+
+
 def output_probabilities(params: Params, x: np.ndarray, model: str = "mlp") -> np.ndarray:
     """Outputs scaled to sum to 1 per sample, so any two models' functions compare.
 
@@ -220,15 +232,24 @@ def output_probabilities(params: Params, x: np.ndarray, model: str = "mlp") -> n
     a = feedforward(params, x, model)
     if model == "linear":
         a = np.clip(a, 0.0, None)
-    total = a.sum(axis=1, keepdims=True)
-    return np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
+    return normalise_outputs(a)
+
+
+def hidden_activations(params: Params, x: np.ndarray) -> list[np.ndarray]:
+    """Every hidden layer's sigmoid outputs for inputs ``x`` (n, n_in): the dense forward
+    pass that ``output_logits`` continues, so representations and outputs agree bitwise."""
+    acts = []
+    a = x
+    for w, b in zip(params.weights[:-1], params.biases[:-1], strict=True):
+        a = expit(a @ w.T + b)
+        acts.append(a)
+    return acts
 
 
 def output_logits(params: Params, x: np.ndarray) -> np.ndarray:
     """The last layer's weighted inputs z, from which costs are computed stably."""
-    a = x
-    for w, b in zip(params.weights[:-1], params.biases[:-1]):
-        a = expit(a @ w.T + b)
+    hidden = hidden_activations(params, x)
+    a = hidden[-1] if hidden else x
     return a @ params.weights[-1].T + params.biases[-1]
 
 
@@ -586,32 +607,13 @@ def train_block(
         raise ValueError(
             f"n_train={config.n_train} but the data holds only {len(data.train)} training images"
         )
-    if resume is None:
-        members = [TrainedNetwork(c, init_params(c), []) for c in configs]
-        done = 0
-    else:
-        done = _resumed_epochs(configs, resume)
-        members = [
-            TrainedNetwork(c, r.params.astype(c.dtype), list(r.metrics))
-            for c, r in zip(configs, resume, strict=True)
-        ]
+    members, done = _start_members(configs, resume)
     layout = KernelLayout.of(config.sizes)
     sets = sets or EvalSets.of(data, config.n_train)
     thetas = [layout.pack(m.params) for m in members]
 
     def run(k: int, epoch: int) -> EpochMetrics:
-        seconds = 0.0
-        if epoch:
-            started = time.perf_counter()
-            order = epoch_order(configs[k].order_seed, epoch, config.n_train)
-            first_step = (epoch - 1) * batches_per_epoch(config)
-            sgd_epoch_flat(
-                thetas[k], layout, sets.train, sets.train_labels, order, config, first_step
-            )
-            seconds = time.perf_counter() - started
-            if not np.isfinite(thetas[k]).all():
-                return EpochMetrics(epoch, math.nan, math.nan, math.nan, seconds)
-        return EpochMetrics(epoch, *evaluate_flat(thetas[k], layout, sets, configs[k]), seconds)
+        return _run_epoch(thetas[k], layout, sets, configs[k], epoch)
 
     epochs = range(done + 1, config.epochs + 1) if resume else range(config.epochs + 1)
     workers = max(1, min(int(threads), len(configs)))
@@ -639,6 +641,40 @@ def train_block(
         dataclasses.replace(m, config=c, arithmetic=ARITHMETIC_VERSION)
         for m, c in zip(members, configs, strict=True)
     ]
+
+
+def _start_members(
+    configs: Sequence[TrainConfig], resume: Sequence[TrainedNetwork] | None
+) -> tuple[list[TrainedNetwork], int]:
+    """Each member at its start, fresh from its init or resumed, and the epochs done."""
+    if resume is None:
+        return [TrainedNetwork(c, init_params(c), []) for c in configs], 0
+    done = _resumed_epochs(configs, resume)
+    members = [
+        TrainedNetwork(c, r.params.astype(c.dtype), list(r.metrics))
+        for c, r in zip(configs, resume, strict=True)
+    ]
+    return members, done
+
+
+def _run_epoch(
+    theta: np.ndarray, layout: KernelLayout, sets: EvalSets, config: TrainConfig, epoch: int
+) -> EpochMetrics:
+    """One member's SGD epoch on ``theta`` in place (none for epoch 0) and its evaluation.
+
+    A member whose parameters diverged is not evaluated: its metrics are NaN, and the
+    block stops with ``TrainingDiverged``.
+    """
+    seconds = 0.0
+    if epoch:
+        started = time.perf_counter()
+        order = epoch_order(config.order_seed, epoch, config.n_train)
+        first_step = (epoch - 1) * batches_per_epoch(config)
+        sgd_epoch_flat(theta, layout, sets.train, sets.train_labels, order, config, first_step)
+        seconds = time.perf_counter() - started
+        if not np.isfinite(theta).all():
+            return EpochMetrics(epoch, math.nan, math.nan, math.nan, seconds)
+    return EpochMetrics(epoch, *evaluate_flat(theta, layout, sets, config), seconds)
 
 
 def train(

@@ -1,5 +1,5 @@
 # Imported networks (config key `imported`, twinnets.pipeline.imported): each file of a group
-# becomes a dump, and the group is analysed like a grid cell. Its outputs land in
+# becomes a dump, and the group is analysed like a group of the grid. Its outputs land in
 # results/imported/<group>/; nothing here runs unless the config lists a group.
 
 IMPORTED = imported.RuleFunctions(config)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from twinnets._io import atomic_write_bytes
 from twinnets.pipeline.jobs import job
-from twinnets.report import figures
+from twinnets.report import pages
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):
-    figures.answer_page(sm.input.answer, sm.output.answer)
-    figures.summary_page(sm.input.summary, sm.output.summary)
+    pages.answer_page(sm.input.answer, sm.output.answer)
+    pages.summary_page(sm.input.summary, sm.output.summary)
     atomic_write_bytes(sm.output.summary_csv, Path(sm.input.summary).read_bytes())

@@ -3,7 +3,10 @@ a few tiny dumps; each figure is written as SVG and PNG and checked for what it 
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import itertools
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from unittest import mock
@@ -25,7 +28,17 @@ from twinnets.compare.alignment import Transform, apply_transforms
 from twinnets.compare.groups import dead_pixels
 from twinnets.data.mnist import file_checksums, load_mnist
 from twinnets.dumps.storage import write_dump
-from twinnets.report import figures
+from twinnets.pipeline import codehash
+from twinnets.pipeline.figures import FIGURES, INPUTS
+from twinnets.report import pages
+from twinnets.report.figures.barriers import barriers
+from twinnets.report.figures.convex import accuracy_grid, convex_control
+from twinnets.report.figures.distances import distance_matrices, over_training
+from twinnets.report.figures.drawing import draw, resolve
+from twinnets.report.figures.pair import choose_pair, find_dump
+from twinnets.report.figures.similarity import similarity_vs_distance
+from twinnets.report.figures.tables import SEED_COLUMNS, mlp_rows, read_table
+from twinnets.report.figures.weights import question, receptive_fields
 from twinnets.train.network import EpochMetrics, TrainConfig, TrainedNetwork, init_params
 
 ETAS = (0.5, 3.0)
@@ -43,7 +56,7 @@ def kind(a: tuple[int, int], b: tuple[int, int]) -> str:
     return "same_order" if a[1] == b[1] else "both_differ"
 
 
-def make_pairs(sizes: str = SIZES, model: str | None = None) -> pd.DataFrame:
+def make_pairs(sizes: str = SIZES, model: str | None = None, family: str = "mlp") -> pd.DataFrame:
     """A pairs table shaped like the analysis's: every pair of every group."""
     rng = np.random.default_rng(0)
     rows = []
@@ -74,10 +87,10 @@ def make_pairs(sizes: str = SIZES, model: str | None = None) -> pd.DataFrame:
                 }
             )
     pairs = pd.DataFrame(rows)
-    return pairs if model is None else pairs.assign(model=model)
+    return pairs if model is None else pairs.assign(model=model, family=family)
 
 
-def make_networks(sizes: str = SIZES) -> pd.DataFrame:
+def make_networks(sizes: str = SIZES, model: str | None = None) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     rows = [
         {
@@ -92,7 +105,8 @@ def make_networks(sizes: str = SIZES) -> pd.DataFrame:
         for eta, epochs in itertools.product(ETAS, EPOCHS)
         for i, o in SEEDS
     ]
-    return pd.DataFrame(rows)
+    networks = pd.DataFrame(rows)
+    return networks if model is None else networks.assign(model=model, family="mlp")
 
 
 def make_curves(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -109,13 +123,14 @@ def make_curves(pairs: pd.DataFrame) -> pd.DataFrame:
                         "test_error": 0.05 + height * bump,
                         "alignment": alignment,
                         **{c: row[c] for c in ["sizes", "eta", "epochs", "pair_kind",
-                                               *figures.SEED_COLUMNS]},
+                                               *SEED_COLUMNS]},
                     }
                 )
             )  # fmt: skip
     return pd.concat(frames, ignore_index=True)
 
 
+#: Per model variant of the convex grid: its etas (its family and lmbda: :func:`variant`).
 CONVEX_MODELS = {
     "mlp": (0.5, 3.0),
     "mlp-l2": (0.5,),
@@ -124,6 +139,11 @@ CONVEX_MODELS = {
     "linear": (0.01,),
     "linear-l2": (0.01,),
 }
+
+
+def variant(model: str) -> dict[str, object]:
+    """The columns the analysis writes for a model: its family (the trainer's model) and lmbda."""
+    return {"family": model.removesuffix("-l2"), "lmbda": 5.0 if model.endswith("-l2") else 0.0}
 
 
 def make_convex_pairs() -> pd.DataFrame:
@@ -141,11 +161,11 @@ def make_convex_pairs() -> pd.DataFrame:
                 rows.append(
                     {
                         "model": model,
-                        "family": figures.model_family(model),
+                        **variant(model),
                         "sizes": sizes,
                         "eta": eta,
                         "epochs": epochs,
-                        **dict(zip(figures.SEED_COLUMNS, [*a, *b])),
+                        **dict(zip(SEED_COLUMNS, [*a, *b])),
                         "pair_kind": k,
                         "relative_all": value,
                     }
@@ -159,8 +179,8 @@ def make_convex_networks() -> pd.DataFrame:
         sizes = "784-30-10" if model.startswith("mlp") else "784-10"
         for eta, epochs, (i, o) in itertools.product(etas, EPOCHS, SEEDS[:4]):
             rows.append(
-                {"model": model, "sizes": sizes, "eta": eta, "epochs": epochs, "init_seed": i,
-                 "order_seed": o, "test_accuracy": 0.1 if epochs == 0 else 0.9}
+                {"model": model, **variant(model), "sizes": sizes, "eta": eta, "epochs": epochs,
+                 "init_seed": i, "order_seed": o, "test_accuracy": 0.1 if epochs == 0 else 0.9}
             )  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -258,7 +278,7 @@ def axis_labels(fig: Figure) -> list[str]:
 
 def test_a_and_b_are_chosen_by_rule():
     pairs, networks = make_pairs(), make_networks()
-    pair = figures.choose_pair(pairs, networks)
+    pair = choose_pair(pairs, networks)
     # the best eta at the largest epochs; the answer's kind: init and order seeds both differ
     assert (pair.model, pair.sizes, pair.eta, pair.epochs) == ("mlp", SIZES, 3.0, 30)
     assert (pair.a, pair.b, pair.kind) == ((0, 0), (1, 1), "both_differ")
@@ -268,28 +288,49 @@ def test_a_and_b_are_chosen_by_rule():
         & (pairs.b_init_seed == 1) & (pairs.b_order_seed == 1)
     )  # fmt: skip
     pairs.loc[no_curve, "barrier_computed"] = False
-    chosen = figures.choose_pair(pairs, networks)
+    chosen = choose_pair(pairs, networks)
     assert chosen.kind == "both_differ" and (chosen.a, chosen.b) != ((0, 0), (1, 1))
 
 
 def test_tables_without_a_model_column_are_the_mlp():
-    table = figures.read_table(make_pairs())
+    table = read_table(make_pairs())
     assert set(table.model) == {"mlp"} and set(table.family) == {"mlp"}
-    convex = figures.read_table(make_convex_pairs().drop(columns="family"))
-    assert convex.set_index("model").family.to_dict()["softmax-l2"] == "softmax"
-    assert figures.reference_model(convex) == "mlp"
-    assert set(figures.mlp_rows(convex).model) == {"mlp"}
+    assert set(mlp_rows(read_table(make_convex_pairs())).model) == {"mlp"}
+    # a model's family is read from the table, never guessed from its name
+    with pytest.raises(ValueError, match="'family'"):
+        read_table(make_convex_pairs().drop(columns="family"))
+    with pytest.raises(ValueError, match="no MLP"):
+        mlp_rows(read_table(make_convex_pairs()).query("family != 'mlp'"))
+
+
+def test_a_variant_is_drawn_by_its_family_not_its_name(tmp_path):
+    # an MLP variant with any name is the MLP of the figures about hidden units...
+    wide = make_pairs(model="mlp-wide")
+    assert set(mlp_rows(read_table(wide)).model) == {"mlp-wide"}
+    assert choose_pair(wide, make_networks(model="mlp-wide")).model == "mlp-wide"
+    fig = distance_matrices(wide, tmp_path / "distances.svg")
+    assert len([ax for ax in fig.axes if ax.collections and ax.get_xlabel()]) == len(ETAS) * 3
+    # ...and in the convex control, coloured as an MLP; dashed when its lmbda says L2
+    decay = make_pairs(model="mlp-decay").assign(lmbda=5.0)
+    convex = pd.concat([make_convex_pairs(), wide.assign(lmbda=0.0), decay])
+    fig = convex_control(convex, tmp_path / "convex.svg")
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert lines["mlp-wide, eta 3"].get_color() == lines["mlp, eta 3"].get_color()
+    assert lines["mlp-wide, eta 3"].get_linestyle() == "-"
+    assert lines["mlp-decay, eta 3"].get_linestyle() == "--"
+    labels = [label for label in lines if label.startswith("mlp")]
+    assert labels.index("mlp-wide, eta 3") < labels.index("mlp-decay, eta 3")  # plain first
 
 
 def test_dumps_are_found_with_or_without_the_model_level(tmp_path, dumps):
-    pair = figures.choose_pair(make_pairs(), make_networks())
-    assert figures.find_dump(dumps, pair, "B") == dump_path(dumps, 1, 1)
+    pair = choose_pair(make_pairs(), make_networks())
+    assert find_dump(dumps, pair, "B") == dump_path(dumps, 1, 1)
     old = dump_path(tmp_path, 1, 1, model_level=False)
     old.parent.mkdir(parents=True)
     old.write_bytes(b"")
-    assert figures.find_dump([old], pair, "B") == old
+    assert find_dump([old], pair, "B") == old
     with pytest.raises(FileNotFoundError, match="init seed 1, order seed 1"):
-        figures.find_dump([dump_path(dumps, 0, 0)], pair, "B")
+        find_dump([dump_path(dumps, 0, 0)], pair, "B")
 
 
 # --------------------------------------------------------------------------- the figures
@@ -297,7 +338,7 @@ def test_dumps_are_found_with_or_without_the_model_level(tmp_path, dumps):
 
 def test_1_question_shows_raw_and_aligned_rows(tmp_path, dumps):
     out = outputs(tmp_path, "question")
-    fig = figures.question(make_pairs(), make_networks(), dumps, out, rows=4)
+    fig = question(make_pairs(), make_networks(), dumps, out, rows=4)
     check_files(out)
     assert len(fig.axes) == 6 + 1  # A, B, A - B, raw and aligned, and the colour bar
     titles = [ax.get_title(loc="left") for ax in fig.axes]
@@ -320,7 +361,7 @@ def test_1_question_shows_raw_and_aligned_rows(tmp_path, dumps):
 
 def test_2_receptive_fields_pairs_units_and_masks_dead_pixels(tmp_path, dumps, mnist_workdir):
     out = outputs(tmp_path, "fields")
-    fig = figures.receptive_fields(make_pairs(), make_networks(), dumps, mnist_workdir, out)
+    fig = receptive_fields(make_pairs(), make_networks(), dumps, mnist_workdir, out)
     check_files(out)
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 2 * 5  # every hidden unit of A beside its match in B
@@ -339,7 +380,7 @@ def test_2_receptive_fields_pairs_units_and_masks_dead_pixels(tmp_path, dumps, m
 
 def test_3_distance_matrices(tmp_path):
     out = outputs(tmp_path, "distances")
-    fig = figures.distance_matrices(make_pairs(), out)
+    fig = distance_matrices(make_pairs(), out)
     check_files(out)
     heatmaps = [ax for ax in fig.axes if ax.collections and ax.get_xlabel()]
     assert len(heatmaps) == len(ETAS) * 3  # at init, raw, aligned per eta
@@ -355,7 +396,7 @@ def test_3_distance_matrices(tmp_path):
 
 def test_4_over_training(tmp_path):
     out = outputs(tmp_path, "training")
-    fig = figures.over_training(make_pairs(), make_networks(), out)
+    fig = over_training(make_pairs(), make_networks(), out)
     check_files(out)
     assert [ax.get_title() for ax in fig.axes] == [
         "between networks, raw",
@@ -380,7 +421,7 @@ def test_4_over_training(tmp_path):
 def test_5_barriers(tmp_path):
     pairs = make_pairs()
     out = outputs(tmp_path, "barriers")
-    fig = figures.barrier_curves(make_curves(pairs), pairs, make_networks(), out)
+    fig = barriers(make_curves(pairs), pairs, make_networks(), out)
     check_files(out)
     assert len(fig.axes) == 2
     cost, error = fig.axes
@@ -395,7 +436,7 @@ def test_5_barriers(tmp_path):
 
 def test_6_similarity_vs_distance(tmp_path):
     out = outputs(tmp_path, "similarity")
-    fig = figures.similarity_vs_distance(make_pairs(), out)
+    fig = similarity_vs_distance(make_pairs(), out)
     check_files(out)
     assert len(fig.axes) == 2
     at_30 = 2 * 36  # pairs at the largest epochs, both etas
@@ -412,7 +453,7 @@ def test_6_similarity_vs_distance(tmp_path):
 
 def test_7_convex_control_draws_every_model(tmp_path):
     out = outputs(tmp_path, "convex")
-    fig = figures.convex_control(make_convex_pairs(), out)
+    fig = convex_control(make_convex_pairs(), out)
     check_files(out)
     (ax,) = fig.axes
     assert ax.get_yscale() == "log"
@@ -430,7 +471,7 @@ def test_7_convex_control_draws_every_model(tmp_path):
 
 
 def test_7_convex_control_before_the_convex_models_exist(tmp_path):
-    fig = figures.convex_control(make_pairs(), tmp_path / "convex.svg")
+    fig = convex_control(make_pairs(), tmp_path / "convex.svg")
     assert [line.get_label() for line in fig.axes[0].get_lines()][:2] == [
         "mlp, eta 0.5",
         "mlp, eta 3",
@@ -440,7 +481,7 @@ def test_7_convex_control_before_the_convex_models_exist(tmp_path):
 
 def test_8_accuracy_grid(tmp_path):
     out = outputs(tmp_path, "accuracy")
-    fig = figures.accuracy_grid(make_networks(), out)
+    fig = accuracy_grid(make_networks(), out)
     check_files(out)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["eta 0.5", "eta 3"]
@@ -449,7 +490,7 @@ def test_8_accuracy_grid(tmp_path):
     assert len(values) == len(ETAS) * len(EPOCHS)
     assert values[-1].startswith(f"{100 * (0.95 - 0.05 / 30 / 3.0):.1f}")
     assert overlapping_texts(fig) == []
-    several = figures.accuracy_grid(make_convex_networks(), tmp_path / "several.png")
+    several = accuracy_grid(make_convex_networks(), tmp_path / "several.png")
     rows = [t.get_text() for t in several.axes[0].get_yticklabels()]
     assert rows[:3] == ["mlp, eta 0.5", "mlp, eta 3", "mlp-l2, eta 0.5"]
     assert len(rows) == 7 and "linear-l2, eta 0.01" in rows
@@ -459,12 +500,56 @@ def test_draw_runs_a_figure_from_a_rules_inputs(tmp_path):
     pairs, networks = tmp_path / "pairs.parquet", tmp_path / "networks.csv"
     make_pairs().to_parquet(pairs)
     make_networks().to_csv(networks, index=False)
-    fig = figures.draw(
-        "over_training", {"pairs": str(pairs), "networks": str(networks)}, [tmp_path / "f.svg"]
+    fig = draw(
+        "twinnets.report.figures.distances:over_training",
+        {"pairs": str(pairs), "networks": str(networks)},
+        [tmp_path / "f.svg"],
     )
     assert len(fig.axes) == 4 and (tmp_path / "f.svg").exists()
     with pytest.raises(ValueError, match=r"\.svg, \.png"):
-        figures.accuracy_grid(make_networks(), tmp_path / "f.jpg")
+        accuracy_grid(make_networks(), tmp_path / "f.jpg")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "twinnets.report.figures.distances:no_such_figure",
+        "twinnets.report.figures.no_such_module:over_training",
+        "twinnets.report.figures.distances.over_training",
+        "twinnets.report.figures.distances:SQRT2",
+    ],
+)
+def test_draw_names_a_figure_path_that_does_not_exist(path):
+    with pytest.raises(ValueError, match=re.escape(repr(path))):
+        draw(path, {}, "f.svg")
+
+
+# --------------------------------------------------------------------------- the declarations
+
+
+def test_every_declared_figure_has_its_function_caption_and_inputs():
+    root = Path(__file__).resolve().parents[1]
+    assert [f.number for f in FIGURES] == list(range(1, len(FIGURES) + 1))
+    assert len({f.name for f in FIGURES}) == len(FIGURES)
+    for figure in FIGURES:
+        function = resolve(figure.function)
+        assert function.__name__ == figure.rule.removeprefix("figure_")
+        assert (root / "workflow" / "report" / figure.caption).is_file()
+        arguments = [{"mnist": "mnist_dir"}.get(name, name) for name in figure.inputs]
+        parameters = inspect.signature(function).parameters
+        assert set(arguments) <= set(parameters) and set(figure.options) <= set(parameters)
+        required = {n for n, p in parameters.items() if p.default is p.empty} - {"out"}
+        assert required == set(arguments), figure.name
+    assert set(INPUTS) == {name for f in FIGURES for name in f.inputs}
+
+
+def test_the_plot_script_depends_on_no_figure():
+    """scripts/plot.py resolves its figure by path: its code hash covers no figure module."""
+    root = Path(__file__).resolve().parents[1]
+    sources = {p.resolve() for p in codehash.source_files(root / "scripts" / "plot.py")}
+    modules = {resolve(f.function).__module__ for f in FIGURES}
+    files = {Path(importlib.import_module(m).__file__).resolve() for m in modules}
+    assert files and not files & sources
 
 
 # --------------------------------------------------------------------------- report pages
@@ -476,7 +561,7 @@ def test_answer_page_renders_the_markdown(tmp_path):
         "# Title\n\n_Generated_ from `results/tables/`.\n\n**Bold** text\nover two lines.\n\n"
         "## Section\n\n| a | b |\n| --- | --- |\n| 1 | x < y |\n"
     )
-    figures.answer_page(answer, tmp_path / "answer.html")
+    pages.answer_page(answer, tmp_path / "answer.html")
     page = (tmp_path / "answer.html").read_text()
     assert "<title>Title</title>" in page and "<h1>Title</h1>" in page
     assert "<em>Generated</em> from <code>results/tables/</code>" in page
@@ -503,7 +588,7 @@ def test_summary_page_shows_the_key_columns(tmp_path):
         }
     )
     summary.to_csv(tmp_path / "summary.csv", index=False)
-    figures.summary_page(tmp_path / "summary.csv", tmp_path / "summary.html")
+    pages.summary_page(tmp_path / "summary.csv", tmp_path / "summary.html")
     page = (tmp_path / "summary.html").read_text()
     assert "same init, different order" in page
     assert "<td>0.591 [0.580, 0.600] (untrained 0.000 [0.000, 0.000])</td>" in page

@@ -25,7 +25,7 @@ FIGURES = {
     rule: 1
     for rule in (
         "figure_question", "figure_receptive_fields", "figure_distance_matrices",
-        "figure_over_training", "figure_barriers", "figure_similarity",
+        "figure_over_training", "figure_barriers", "figure_similarity_vs_distance",
         "figure_convex_control", "figure_accuracy_grid", "report_tables",
     )
 }  # fmt: skip

@@ -427,7 +427,7 @@ def distance_figure(pairs: pd.DataFrame, networks_table: pd.DataFrame, out: Sequ
     """Raw and aligned relative distance and agreement of every pair, as three matrices."""
     from matplotlib.figure import Figure
 
-    from twinnets.report.figures import _style, save
+    from twinnets.report.figures.style import save, style
 
     names = list(networks_table["network"])
     index = {n: k for k, n in enumerate(names)}
@@ -436,7 +436,7 @@ def distance_figure(pairs: pd.DataFrame, networks_table: pd.DataFrame, out: Sequ
         ("relative_signed", "aligned", 0.0, math.sqrt(2)),
         ("agreement", "agreement", 0.5, 1.0),
     ]
-    with _style():
+    with style():
         size = 1.2 + 0.35 * len(names)
         fig = Figure(figsize=(3 * size + 1.5, size + 0.6), layout="constrained")
         axes = fig.subplots(1, 3)

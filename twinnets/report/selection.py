@@ -26,7 +26,8 @@ HEADLINE_KINDS = ("both_differ", "same_order", "same_init", "identical_seeds")
 
 
 def headline_model(networks: pd.DataFrame) -> str:
-    """The MLP variant the prose speaks of: 'mlp' if present, else the first MLP variant."""
+    """The MLP variant the prose and the figures of hidden units speak of: 'mlp' if present,
+    else the first MLP variant (by the ``family`` column, whatever the variant's name)."""
     models = list(dict.fromkeys(networks.model))
     mlps = [m for m in models if (networks[networks.model == m].family == "mlp").all()]
     if "mlp" in mlps:

@@ -83,11 +83,11 @@ def test_init_null_and_distance_from_init(analysis):
 
 def test_nulls_equal_a_direct_computation_on_fresh_inits(analysis, group):
     """The null columns are the same statistics for the pair's rebuilt initialisations."""
-    from twinnets.compare.alignment import align, hidden_activations
+    from twinnets.compare.alignment import align
     from twinnets.compare.distances import flatten, relative_distance
     from twinnets.compare.similarity import linear_cka
     from twinnets.dumps.storage import read_dump
-    from twinnets.train.network import init_params
+    from twinnets.train.network import hidden_activations, init_params
 
     pairs = analysis.pairs
     row = pairs[(pairs.a_init_seed == 0) & (pairs.b_init_seed == 1)].iloc[0]

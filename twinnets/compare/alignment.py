@@ -20,9 +20,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from twinnets.train.network import Params
-from twinnets.train.network import (
-    hidden_activations as hidden_activations,  # re-exported: the figures import it from here
-)
 
 METHODS = ("permutation", "signed", "activation")
 

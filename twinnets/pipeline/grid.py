@@ -177,8 +177,8 @@ class Setting:
 
 
 def train_rules(config: Mapping[str, Any]) -> list[tuple[str, Setting, Block]]:
-    """(rule name, setting, block) of every train rule, settings in the order of ``cells``."""
-    settings = dict.fromkeys(Setting(c.model, c.sizes, c.eta) for c in cells(config))
+    """(rule name, setting, block) of every train rule, settings in the order of ``groups``."""
+    settings = dict.fromkeys(Setting(g.model, g.sizes, g.eta) for g in groups(config))
     rules: dict[str, tuple[Setting, Block]] = {}
     for setting in settings:
         for block in seed_blocks(config["grid"]):
@@ -226,11 +226,6 @@ def groups(config: Mapping[str, Any]) -> Iterator[Group]:
             model_sizes(config, name), model_etas(config, name), checkpoints(config["grid"])
         ):
             yield Group(name, format_sizes(sizes), format_eta(eta), epochs)
-
-
-#: The old names, until workflow/rules/common.smk calls them ``Group`` and ``groups``.
-Cell = Group
-cells = groups
 
 
 def weights_paths(config: Mapping[str, Any], group: Group) -> list[str]:

@@ -47,10 +47,6 @@ def headline_group(networks: pd.DataFrame) -> tuple[str, str, float, int]:
     return model, best[0], float(best[1]), int(mine.epochs.max())
 
 
-#: The old name, until the figures call it ``headline_group``.
-headline_cell = headline_group
-
-
 def headline_kind(kinds: set[str]) -> str:
     """The pair kind the prose speaks of: both seeds differing, if the grid has such pairs."""
     return next((k for k in HEADLINE_KINDS if k in kinds), HEADLINE_KINDS[0])

@@ -33,7 +33,7 @@ def all_weights(config):
 
 def group_weights(wildcards):
     """The dumps compared in one (model, sizes, eta, epochs) group."""
-    return grid.weights_paths(config, grid.Cell(**wildcards))
+    return grid.weights_paths(config, grid.Group(**wildcards))
 
 
 # Training: one job per setting (model, sizes, eta), block of seeds and checkpoint
@@ -68,7 +68,7 @@ GROUP_TABLE = "results/tables/groups/model={{model}}/sizes={{sizes}}/eta={{eta}}
 def group_tables(table):
     """One table of every (model, sizes, eta, epochs) group."""
     pattern = GROUP_TABLE.format(table=table)
-    return [pattern.format(**cell.wildcards()) for cell in grid.cells(config)]
+    return [pattern.format(**group.wildcards()) for group in grid.groups(config)]
 
 
 # Resources a cluster scheduler can trust: derived from each job's work by
@@ -128,7 +128,7 @@ def analyze_mem_mb(wildcards, attempt):
 
 def all_pairs():
     """Pairs of networks compared over all groups: the rows of the gathered tables."""
-    sizes = [len(grid.weights_paths(config, cell)) for cell in grid.cells(config)]
+    sizes = [len(grid.weights_paths(config, group)) for group in grid.groups(config)]
     return sum(n * (n - 1) // 2 for n in sizes)
 
 

@@ -20,7 +20,7 @@ from twinnets.report.figures.tables import (
     mlp_rows,
     read_table,
 )
-from twinnets.report.selection import headline_cell
+from twinnets.report.selection import headline_group
 
 Dumps = str | os.PathLike | Sequence[str | os.PathLike]
 
@@ -58,7 +58,7 @@ def choose_pair(pairs: Table, networks: Table) -> Pair:
     """
     nets = mlp_rows(read_table(networks))
     table = mlp_rows(read_table(pairs))
-    model, sizes, eta, epochs = headline_cell(nets)
+    model, sizes, eta, epochs = headline_group(nets)
     cell = table[
         (table["sizes"] == sizes) & np.isclose(table["eta"], eta) & (table["epochs"] == epochs)
     ]

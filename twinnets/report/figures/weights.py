@@ -17,7 +17,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure, SubFigure
 
-from twinnets.compare.alignment import Transform, align, hidden_activations
+from twinnets.compare.alignment import Transform, align
 from twinnets.compare.distances import relative_distance
 from twinnets.compare.groups import dead_pixels
 from twinnets.compare.similarity import cross_correlation
@@ -25,7 +25,7 @@ from twinnets.data.mnist import load_mnist
 from twinnets.report.figures.pair import Dumps, Pair, choose_pair, read_pair
 from twinnets.report.figures.style import DIVERGING, MASKED, Out, new_figure, save, style
 from twinnets.report.figures.tables import Table
-from twinnets.train.network import Params
+from twinnets.train.network import Params, hidden_activations
 
 #: One panel of figure 1: title, matrix, y tick labels, y label.
 Panel = tuple[str, np.ndarray, list[str], str]

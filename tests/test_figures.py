@@ -4,6 +4,7 @@ a few tiny dumps; each figure is written as SVG and PNG and checked for what it 
 from __future__ import annotations
 
 import itertools
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from unittest import mock
@@ -460,9 +461,18 @@ def test_draw_runs_a_figure_from_a_rules_inputs(tmp_path):
     make_pairs().to_parquet(pairs)
     make_networks().to_csv(networks, index=False)
     fig = figures.draw(
-        "over_training", {"pairs": str(pairs), "networks": str(networks)}, [tmp_path / "f.svg"]
+        "twinnets.report.figures:over_training",
+        {"pairs": str(pairs), "networks": str(networks)},
+        [tmp_path / "f.svg"],
     )
     assert len(fig.axes) == 4 and (tmp_path / "f.svg").exists()
+    for path, words in [
+        ("over_training", "expected 'package.module:function'"),
+        ("twinnets.report.nowhere:over_training", "no module 'twinnets.report.nowhere'"),
+        ("twinnets.report.figures:no_such_figure", "module 'twinnets.report.figures' has no"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(f"figure {path!r}: {words}")):
+            figures.draw(path, {"pairs": str(pairs)}, [tmp_path / "g.svg"])
     with pytest.raises(ValueError, match=r"\.svg, \.png"):
         figures.accuracy_grid(make_networks(), tmp_path / "f.jpg")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import html
+import importlib
 import math
 import os
 import re
@@ -1034,20 +1035,34 @@ def summary_page(summary: Table, out: str | os.PathLike) -> None:
 
 # --------------------------------------------------------------------------- entry point
 
-FIGURES: dict[str, Callable[..., Figure]] = {
-    "question": question,
-    "receptive_fields": receptive_fields,
-    "distance_matrices": distance_matrices,
-    "over_training": over_training,
-    "barrier_curves": barrier_curves,
-    "similarity_vs_distance": similarity_vs_distance,
-    "convex_control": convex_control,
-    "accuracy_grid": accuracy_grid,
-}
+
+def figure_function(path: str) -> Callable[..., Figure]:
+    """The figure function that ``path`` (``"package.module:function"``) names.
+
+    Looked up by name at run time, so that a figure rule's code hash covers its own
+    figure's code (the rule names the same path as a code entry) and not every figure's.
+    """
+    module_name, _, name = path.partition(":")
+    if not module_name or not name:
+        raise ValueError(f"figure {path!r}: expected 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is None or not (module_name + ".").startswith(error.name + "."):
+            raise  # the module exists, something it imports does not
+        raise ValueError(f"figure {path!r}: no module {module_name!r}") from error
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise ValueError(f"figure {path!r}: module {module_name!r} has no function {name!r}")
+    return function
 
 
-def draw(name: str, inputs: Mapping[str, Any], out: Out, **options: Any) -> Figure:
-    """Draw figure ``name`` from a rule's named inputs (``mnist``: the MNIST files)."""
+def draw(path: str, inputs: Mapping[str, Any], out: Out, **options: Any) -> Figure:
+    """Draw with the figure function at ``path`` from a rule's named inputs.
+
+    ``mnist`` (the MNIST files) becomes the folder that holds them, a single ``weights``
+    path a list of one.
+    """
     kwargs = dict(inputs)
     if "mnist" in kwargs:
         files = kwargs.pop("mnist")
@@ -1055,4 +1070,4 @@ def draw(name: str, inputs: Mapping[str, Any], out: Out, **options: Any) -> Figu
         kwargs["mnist_dir"] = Path(first).parent
     if "weights" in kwargs and isinstance(kwargs["weights"], str | os.PathLike):
         kwargs["weights"] = [kwargs["weights"]]
-    return FIGURES[name](**kwargs, out=out, **options)
+    return figure_function(path)(**kwargs, out=out, **options)

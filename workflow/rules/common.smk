@@ -19,9 +19,9 @@ ENV = "../../envs/twinnets.yaml"
 SCRIPTS = Path(workflow.basedir) / "scripts"
 
 
-def code(script):
-    """Hash of the script and the twinnets modules it imports: edits rerun its rule."""
-    return source_hash(SCRIPTS / script)
+def code(script, *entries):
+    """Hash of the code that the script runs (and that entries "module:function" reach)."""
+    return source_hash(SCRIPTS / script, *entries)
 
 
 def all_weights(config):

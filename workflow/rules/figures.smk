@@ -1,7 +1,9 @@
 # The figures of a run (SVG for the report, PNG for the README) and the report's pages.
 # All drawing is in twinnets/report/figures.py; scripts/plot.py calls the function that the
-# rule's `figure` param names. `snakemake --report results/report.html` collects every
-# output marked with report(), captions in workflow/report/.
+# rule's `figure` param names ("module:function"), which is also an entry of the rule's code
+# hash: editing one figure's code reruns that figure only. `snakemake --report
+# results/report.html` collects every output marked with report(), captions in
+# workflow/report/.
 
 FIGURES = "results/figures"
 FIGURE_NAMES = [
@@ -48,9 +50,9 @@ rule figure_question:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="question",
+        figure="twinnets.report.figures:question",
         options={"rows": 10},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:question"),
     script:
         "../../scripts/plot.py"
 
@@ -81,9 +83,9 @@ rule figure_receptive_fields:
         mem_mb=1500,
         runtime=5,
     params:
-        figure="receptive_fields",
+        figure="twinnets.report.figures:receptive_fields",
         options={},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:receptive_fields"),
     script:
         "../../scripts/plot.py"
 
@@ -111,9 +113,9 @@ rule figure_distance_matrices:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="distance_matrices",
+        figure="twinnets.report.figures:distance_matrices",
         options={},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:distance_matrices"),
     script:
         "../../scripts/plot.py"
 
@@ -142,9 +144,9 @@ rule figure_over_training:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="over_training",
+        figure="twinnets.report.figures:over_training",
         options={},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:over_training"),
     script:
         "../../scripts/plot.py"
 
@@ -174,9 +176,9 @@ rule figure_barriers:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="barrier_curves",
+        figure="twinnets.report.figures:barrier_curves",
         options={},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:barrier_curves"),
     script:
         "../../scripts/plot.py"
 
@@ -204,9 +206,9 @@ rule figure_similarity:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="similarity_vs_distance",
+        figure="twinnets.report.figures:similarity_vs_distance",
         options={},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:similarity_vs_distance"),
     script:
         "../../scripts/plot.py"
 
@@ -234,9 +236,9 @@ rule figure_convex_control:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="convex_control",
+        figure="twinnets.report.figures:convex_control",
         options={},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:convex_control"),
     script:
         "../../scripts/plot.py"
 
@@ -264,9 +266,9 @@ rule figure_accuracy_grid:
         mem_mb=1000,
         runtime=5,
     params:
-        figure="accuracy_grid",
+        figure="twinnets.report.figures:accuracy_grid",
         options={},
-        code=code("plot.py"),
+        code=code("plot.py", "twinnets.report.figures:accuracy_grid"),
     script:
         "../../scripts/plot.py"
 

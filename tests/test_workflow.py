@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -206,26 +207,93 @@ def editable(completed, tmp_path):
     return workdir
 
 
+def edit_function(path: Path, name: str, line: str = "_edit = 0") -> None:
+    """Add ``line`` at the top of function ``name``'s body: a real edit of its code."""
+    source = path.read_text()
+    (function,) = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
+    ]
+    first = function.body[0]
+    lines = source.splitlines(keepends=True)
+    lines.insert(first.lineno - 1, " " * first.col_offset + line + "\n")
+    path.write_text("".join(lines))
+
+
+def edit_words(path: Path) -> None:
+    """Change every docstring (and lone string) of a module and add comments: no code."""
+    source = path.read_bytes()  # ast's column offsets count UTF-8 bytes
+    strings = [
+        stmt
+        for stmt in ast.walk(ast.parse(source))
+        if isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    ]
+    lines = source.splitlines(keepends=True)
+    for stmt in sorted(strings, key=lambda s: (s.lineno, s.col_offset), reverse=True):
+        start, end = stmt.lineno - 1, stmt.end_lineno - 1
+        head, tail = lines[start][: stmt.col_offset], lines[end][stmt.end_col_offset :]
+        edited = repr(stmt.value.value + " (Edited.)").encode()
+        lines[start : end + 1] = [head + edited + tail]
+    path.write_bytes(b"# an edit\n" + b"".join(lines) + b"\n# another edit\n")
+
+
 def test_d_editing_the_trainer_reruns_training(editable):
-    with open(editable / "twinnets" / "train" / "network.py", "a") as fh:
-        fh.write("\n# an edit\n")
+    edit_function(editable / "twinnets" / "train" / "network.py", "init_params")
     plan = planned(editable)
     assert plan["train"] == 2 * 2 * 3 and plan["analyze"] == 6
     assert "download_mnist" not in plan
 
 
+def test_d_editing_the_trainers_kernel_reruns_training(editable):
+    edit_function(editable / "twinnets" / "train" / "kernels.py", "exp_")
+    plan = planned(editable)
+    assert plan["train"] == 2 * 2 * 3 and plan["analyze"] == 6
+
+
 def test_d_editing_the_analysis_reruns_only_the_analysis(editable):
-    with open(editable / "twinnets" / "compare" / "distances.py", "a") as fh:
-        fh.write("\n# an edit\n")
+    edit_function(editable / "twinnets" / "compare" / "distances.py", "raw_distances")
     assert planned(editable) == {
         "analyze": 6, "gather_tables": 1, "answer": 1, "all": 1, **FIGURES,
     }  # fmt: skip
 
 
 def test_d_editing_the_answer_reruns_only_the_answer(editable):
-    with open(editable / "twinnets" / "report" / "answer.py", "a") as fh:
-        fh.write("\n# an edit\n")
+    edit_function(editable / "twinnets" / "report" / "answer.py", "answer_markdown")
     assert planned(editable) == {"answer": 1, "report_tables": 1, "all": 1}
+
+
+def test_d_editing_one_figure_reruns_only_that_figure(editable):
+    edit_function(editable / "twinnets" / "report" / "figures" / "convex.py", "accuracy_grid")
+    assert planned(editable) == {"figure_accuracy_grid": 1, "all": 1}
+
+
+def test_d_a_docstring_of_code_that_the_analysis_runs_reruns_nothing(editable):
+    network = editable / "twinnets" / "train" / "network.py"
+    text = network.read_text()
+    head, body = text.split("def output_probabilities(")
+    doc = body.index('"""') + 3
+    network.write_text(f"{head}def output_probabilities({body[:doc]}Edited. {body[doc:]}")
+    assert planned(editable) == {}
+
+
+def test_d_comments_and_docstrings_rerun_nothing(editable):
+    modules = sorted((editable / "twinnets").rglob("*.py"))
+    before = {path: path.read_bytes() for path in modules}
+    for path in modules:
+        edit_words(path)
+    assert all(path.read_bytes() != before[path] for path in modules)
+    network = (editable / "twinnets" / "train" / "network.py").read_text()
+    assert "(Edited.)" in network.split("def output_probabilities(")[1].split("def ")[0]
+    assert planned(editable) == {}
+
+
+def test_d_code_that_no_rule_runs_reruns_nothing(editable):
+    edit_function(editable / "twinnets" / "train" / "network.py", "train")  # one network
+    edit_function(editable / "twinnets" / "cli.py", "main")
+    assert planned(editable) == {}
 
 
 @pytest.mark.parametrize(

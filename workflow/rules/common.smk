@@ -21,10 +21,10 @@ ENV = "../../envs/twinnets.yaml"
 SCRIPTS = Path(workflow.basedir) / "scripts"
 
 
-@functools.cache  # one hash per script, however many rules run it
-def code(script):
-    """Hash of the script and the twinnets modules it imports: edits rerun its rule."""
-    return source_hash(SCRIPTS / script)
+@functools.cache  # one hash per script and entries, however many rules run them
+def code(script, *entries):
+    """Hash of the code that the script runs (and that entries "module:function" reach)."""
+    return source_hash(SCRIPTS / script, *entries)
 
 
 def all_weights(config):

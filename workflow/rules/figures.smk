@@ -52,7 +52,7 @@ for spec in figure_specs.FIGURES:
         params:
             figure=spec.function,
             options=spec.options,
-            code=code("plot.py"),
+            code=code("plot.py", spec.function),
         script:
             "../../scripts/plot.py"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -195,6 +196,50 @@ def test_a_shuffled_copy_is_the_same_network(group, mnist_workdir, tmp_path):
     assert row.cka_linear == pytest.approx(1, abs=1e-10)
     assert row.matched_corr_mean == pytest.approx(1, abs=1e-10)
     assert row.preactivation_relative_signed <= 1e-10
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(n_train=N_TRAIN, epochs=1, activation="tanh", init="scaled", eta=0.5),
+        TrainConfig(
+            n_train=N_TRAIN, epochs=1, activation="relu", init="scaled", cost="cross-entropy",
+            eta=0.1,
+        ),
+    ],
+    ids=["tanh", "relu"],
+)  # fmt: skip
+def test_a_moved_copy_is_the_same_network_under_its_activations_symmetry(
+    group, mnist_workdir, tmp_path, config
+):
+    activation = config.activation
+    original = train(config, group["data"])
+    moved = apply_transforms(
+        original.params,
+        random_transforms(config.sizes, np.random.default_rng(4), activation),
+        activation,
+    )
+    paths = [tmp_path / "original.parquet", tmp_path / "moved.parquet"]
+    write_dump(paths[0], original, FILES)
+    write_dump(paths[1], TrainedNetwork(config, moved, original.metrics), FILES)
+    result = analyze_group(paths, mnist_workdir)
+    row = result.pairs.iloc[0]
+    assert row.activation == activation and set(result.networks.activation) == {activation}
+    assert row.relative_all > 0.3
+    assert row.distance_signed <= 1e-10 and row.preactivation_relative_signed <= 1e-10
+    assert row.barrier_test_error_aligned <= 1e-12 and row.barrier_train_cost_aligned <= 1e-12
+    assert row.agreement == 1 and row.tv_distance <= 1e-12
+    assert row.cka_linear == pytest.approx(1, abs=1e-10)
+    assert (row.flips_signed > 0) == (activation == "tanh")  # ReLU units are never flipped
+    assert result.networks.distance_to_consensus.max() <= 1e-10
+    # the same files read as sigmoid networks are two different functions
+    sigmoid = tmp_path / "as-sigmoid.parquet"
+    as_sigmoid = dataclasses.replace(config, activation="sigmoid", cost="quadratic")
+    write_dump(sigmoid, TrainedNetwork(as_sigmoid, moved, original.metrics), FILES)
+    with pytest.raises(
+        ValueError, match=f"original.parquet is {activation}, .*as-sigmoid.parquet is sigmoid"
+    ):
+        analyze_group([paths[0], sigmoid], mnist_workdir)
 
 
 def test_summary_per_kind_with_intervals(analysis):

@@ -149,3 +149,22 @@ def test_a_wide_barrier_interval_gives_no_verdict():
     )
     assert "By that rule the run cannot tell" in text
     assert "one basin up to symmetry." not in text and "By that rule they do not" not in text
+
+
+@pytest.mark.parametrize(
+    ("activation", "says", "never"),
+    [
+        (None, "and flipped (sigmoid(-z) = 1 - sigmoid(z))", "rescaled"),
+        ("tanh", "and flipped (tanh(-z) = -tanh(z)), without changing", "tanh coordinates"),
+        ("relu", "and rescaled by any c > 0 (relu(c z) = c relu(z) for c > 0)", "sign flip"),
+    ],
+)
+def test_the_symmetry_section_names_the_activations_group(activation, says, never):
+    summary, networks, pairs = tables(symmetry=0.23, symmetry_null=0.075, barrier_aligned=0.02)
+    if activation:  # tables from before the column existed are sigmoid networks
+        networks = networks.assign(activation=activation)
+    text = answer_markdown(summary, networks, pairs)
+    section = text.split("## How much of it is symmetry?")[1].split("##")[0]
+    assert says in section and never not in section
+    if activation == "relu":
+        assert "best permutation and positive rescaling (weight matching in the canonical" in text

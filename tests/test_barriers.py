@@ -48,22 +48,25 @@ def net(seed: int, sizes: tuple[int, ...] = (N_IN, 8, 10), init: str = "scaled")
     return init_params(TrainConfig(sizes=sizes, init_seed=seed, init=init))
 
 
-def own_cost(params: Params, data: BarrierData, cost: str) -> float:
+def own_cost(params: Params, data: BarrierData, cost: str, activation: str = "sigmoid") -> float:
     """Training cost by twinnets.train.network alone: total_cost without the L2 term."""
     config = TrainConfig(sizes=params.sizes, cost=cost, lmbda=0.0)
-    return total_cost(params, output_logits(params, data.x_train), data.y_train, config)
+    logits = output_logits(params, data.x_train, activation)
+    return total_cost(params, logits, data.y_train, config)
 
 
-def own_error(params: Params, data: BarrierData) -> float:
-    return 1.0 - accuracy(output_logits(params, data.x_test), data.y_test)
+def own_error(params: Params, data: BarrierData, activation: str = "sigmoid") -> float:
+    return 1.0 - accuracy(output_logits(params, data.x_test, activation), data.y_test)
 
 
-def naive_curve(a: Params, b: Params, data: BarrierData, cost: str, n_alpha: int = 25):
+def naive_curve(
+    a: Params, b: Params, data: BarrierData, cost: str, n_alpha: int = 25, activation="sigmoid"
+):
     """Interpolate every parameter, then evaluate with twinnets.train.network: no shortcut."""
     rows = []
     for alpha in np.linspace(0, 1, n_alpha):
         p = interpolate_params(a, b, alpha)
-        rows.append((alpha, own_cost(p, data, cost), own_error(p, data)))
+        rows.append((alpha, own_cost(p, data, cost, activation), own_error(p, data, activation)))
     return pd.DataFrame(rows, columns=["alpha", "train_cost", "test_error"])
 
 
@@ -114,6 +117,33 @@ def test_shortcut_equals_naive_parameter_interpolation(data, cost, sizes, init):
     assert np.ptp(fast["train_cost"]) > 1e-3
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("sizes", [(N_IN, 8, 10), (N_IN, 8, 6, 10)], ids=["1-hidden", "2-hidden"])
+def test_the_curve_uses_the_networks_hidden_activation(data, activation, sizes):
+    a, b = net(3, sizes), net(4, sizes)
+    fast = interpolation_curve(a, b, data, "cross-entropy", activation=activation)
+    slow = naive_curve(a, b, data, "cross-entropy", activation=activation)
+    assert np.allclose(fast["train_cost"], slow["train_cost"], rtol=0, atol=1e-10)
+    assert np.allclose(fast["test_error"], slow["test_error"], rtol=0, atol=1e-10)
+    sigmoid = interpolation_curve(a, b, data, "cross-entropy")
+    assert np.abs(fast["train_cost"] - sigmoid["train_cost"]).max() > 1e-3  # it matters
+
+
+def test_first_layer_of_a_rescaled_relu_network_is_a_scaled_column_permutation(data):
+    from twinnets.compare.alignment import apply_transforms, random_transforms
+
+    b = net(7, (N_IN, 8, 6, 10))
+    (t, _) = moves = random_transforms(b.sizes, np.random.default_rng(1), "relu")
+    moved = apply_transforms(b, moves, "relu")
+    z_moved = permute_first_layer(first_layer(b, data), t.perm, t.factor)
+    for got, want in zip(z_moved, first_layer(moved, data), strict=True):
+        assert np.allclose(got, want, rtol=1e-13, atol=1e-13)
+    a = net(8, (N_IN, 8, 6, 10))
+    curve = interpolation_curve(a, moved, data, "quadratic", zb=z_moved, activation="relu")
+    slow = naive_curve(a, moved, data, "quadratic", activation="relu")
+    assert np.allclose(curve["train_cost"], slow["train_cost"], rtol=0, atol=1e-10)
+
+
 def test_precomputed_first_layer_is_reused_and_gives_the_same_curve(data):
     a, b = net(5), net(6)
     za, zb = first_layer(a, data), first_layer(b, data)
@@ -156,6 +186,8 @@ def test_bad_arguments_are_refused(data):
     a = net(1)
     with pytest.raises(ValueError, match="cost"):
         interpolation_curve(a, a, data, "hinge")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        interpolation_curve(a, a, data, "quadratic", activation="gelu")
     with pytest.raises(ValueError, match="shape"):
         interpolation_curve(a, net(2, (N_IN, 9, 10)), data, "quadratic")
     with pytest.raises(ValueError, match="inputs"):

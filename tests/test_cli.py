@@ -31,6 +31,31 @@ def test_train_writes_a_dump_and_reports_each_epoch(tmp_path, capsys, common):
     assert dump.config.eta == 0.5 and dump.config.epochs == 2 and dump.config.init_seed == 4
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_train_takes_the_hidden_activation(tmp_path, capsys, common, activation):
+    out = tmp_path / f"{activation}.parquet"
+    argv = [*common, "--epochs", "2", "--eta", "0.1", "--init", "scaled", "--cost", "cross-entropy"]
+    code, err = run(capsys, *argv, "--activation", activation, "--out", str(out))
+    assert code == 0, err
+    dump = read_dump(out)
+    assert dump.config.activation == activation and dump.metadata["activation"] == activation
+    assert dump.network.metrics[-1].test_accuracy > 0.5  # it learns (from 0.1 at its init)
+    sigmoid = tmp_path / "sigmoid.parquet"
+    assert run(capsys, *argv, "--out", str(sigmoid))[0] == 0
+    assert read_dump(sigmoid).config.activation == "sigmoid"  # the default
+    assert read_dump(sigmoid).params.weights[0].tobytes() != dump.params.weights[0].tobytes()
+
+
+def test_train_refuses_an_unknown_activation_or_one_without_hidden_layers(tmp_path, capsys, common):
+    with pytest.raises(SystemExit):
+        main([*common, "--activation", "gelu", "--out", str(tmp_path / "x.parquet")])
+    assert "invalid choice: 'gelu'" in capsys.readouterr().err
+    code, err = run(
+        capsys, *common, "--sizes", "784,10", "--activation", "tanh", "--out", str(tmp_path / "y")
+    )
+    assert code == 2 and "no hidden layer, so activation 'tanh'" in err
+
+
 def test_resume_continues_and_refuses_other_settings(tmp_path, capsys, common):
     one, two, straight = tmp_path / "1.parquet", tmp_path / "2.parquet", tmp_path / "s.parquet"
     assert run(capsys, *common, "--epochs", "1", "--out", str(one))[0] == 0
@@ -72,6 +97,7 @@ def test_help_documents_every_option():
         "--lmbda",
         "--init",
         "--dtype",
+        "--activation",
         "--n-train",
         "--resume",
         "--out",

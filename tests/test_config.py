@@ -47,6 +47,7 @@ def test_config_readme_documents_every_schema_key():
     [
         ("model", network.MODELS), ("cost", network.COSTS), ("init", network.INITS),
         ("dtype", network.DTYPES), ("l2", network.L2_TARGETS), ("schedule", network.SCHEDULES),
+        ("activation", network.ACTIVATIONS),
     ],
 )  # fmt: skip
 def test_schema_enums_are_the_package_names(key, names):
@@ -60,7 +61,15 @@ def test_schema_enums_are_the_package_names(key, names):
 def test_import_formats_and_activations_are_the_package_names():
     imported = dict(schema_keys(SCHEMA))
     assert tuple(imported["imported[].format"]["enum"]) == ("auto", *interop.FORMATS)
-    assert tuple(imported["imported[].activation"]["enum"]) == tuple(interop.ACTIVATIONS)
+    assert tuple(imported["imported[].activation"]["enum"]) == network.ACTIVATIONS
+    assert interop.ACTIVATIONS is network.ACTIVATIONS  # one home
+
+
+def test_every_activation_key_is_in_the_schema():
+    keys = dict(schema_keys(SCHEMA))
+    for key in ("train.activation", "grid.models[].activation", "imported[].activation"):
+        assert tuple(keys[key]["enum"]) == network.ACTIVATIONS, key
+    assert keys["train.activation"]["default"] == "sigmoid"
 
 
 def test_the_mirror_list_lives_in_the_package_only():

@@ -299,3 +299,17 @@ def test_null_settings_are_unknown_and_the_network_still_usable(tmp_path, traine
     assert known.init_known and known.unknown == frozenset() and known.source is None
     assert known.init_config() == dataclasses.replace(net.config, epochs=0)
     assert known.null_init_config(fresh_seed=7) == known.init_config()  # its own init
+
+
+def test_the_activation_is_recorded_and_old_dumps_read_as_sigmoid(tmp_path, trained):
+    net = trained["float64"]
+    relu = dataclasses.replace(net, config=dataclasses.replace(net.config, activation="relu"))
+    write_dump(tmp_path / "relu.parquet", relu, FILES)
+    assert read_metadata(tmp_path / "relu.parquet")["activation"] == "relu"
+    back = read_dump(tmp_path / "relu.parquet")
+    assert back.config.activation == "relu" and "activation" not in back.unknown
+    assert back.null_init_config(fresh_seed=7).activation == "relu"
+    old = dumps.provenance(net, FILES)
+    del old["activation"]  # a dump written before the setting existed
+    dumps.write_params(tmp_path / "old.parquet", net.params, old)
+    assert read_dump(tmp_path / "old.parquet").config.activation == "sigmoid"

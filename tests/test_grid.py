@@ -96,3 +96,26 @@ def test_shared_settings_leave_out_the_seeds():
                                              "epochs": 5})  # fmt: skip
     assert "init_seed" not in settings and "order_seed" not in settings
     assert settings["eta"] == 3.0 and settings["epochs"] == 5 and settings["n_train"] == 100
+
+
+def test_the_hidden_activation_is_the_mlps_and_a_variant_may_set_its_own():
+    config = grid_config(
+        [
+            {"name": "mlp"},
+            {"name": "mlp-relu", "activation": "relu"},
+            {"name": "lin", "model": "linear"},
+        ]
+    )
+    config["train"]["activation"] = "tanh"
+    grid.check_config(config)
+    wildcards = {"sizes": "784-30-10", "eta": "3.0", "epochs": 1, "init_seed": 0, "order_seed": 0}
+    assert grid.train_config(config, {**wildcards, "model": "mlp"}).activation == "tanh"
+    assert grid.train_config(config, {**wildcards, "model": "mlp-relu"}).activation == "relu"
+    linear = grid.train_config(config, {**wildcards, "model": "lin", "sizes": "784-10"})
+    assert linear.activation == "sigmoid"  # no hidden layer: train.activation is not its
+
+
+def test_a_convex_variant_with_another_activation_is_refused_by_name():
+    config = grid_config([{"name": "lin", "model": "linear", "activation": "relu"}])
+    with pytest.raises(grid.ConfigError, match=r"grid.models.lin: .*a linear model has no hidden"):
+        grid.check_config(config)

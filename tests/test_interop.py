@@ -390,14 +390,106 @@ def test_pickles_are_refused_whatever_the_format_says(tmp_path):
             interop.read_network(path, fmt)
 
 
-def test_other_activations_are_refused_clearly(tmp_path, dump_path, capsys):
+def test_unknown_activations_are_refused_clearly(tmp_path, dump_path, capsys):
     src = tmp_path / "net.npz"
     interop.export_network(dump_path, src, "npz")
     code, _, err = run(
-        capsys, "import", src, "--out", tmp_path / "x.parquet", "--activation", "relu"
+        capsys, "import", src, "--out", tmp_path / "x.parquet", "--activation", "gelu"
     )
-    assert code == 2 and "'relu' is not supported yet" in err and "sigmoid" in err
+    assert code == 2 and "'gelu' is not supported" in err and "sigmoid, tanh or relu" in err
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_an_activation_needs_a_hidden_layer(tmp_path, capsys):
+    src = tmp_path / "single.npz"
+    p = init_params(TrainConfig(sizes=(784, 10)))
+    np.savez(src, w1=p.weights[0], b1=p.biases[0])
+    code, _, err = run(
+        capsys, "import", src, "--out", tmp_path / "x.parquet", "--activation", "tanh"
+    )
+    assert code == 2 and "key 'sizes'" in err and "no hidden layer" in err
+    assert not (tmp_path / "x.parquet").exists()
+
+
+@pytest.fixture(scope="module")
+def other_networks(mnist_workdir):
+    """A tanh and a ReLU network trained here (sensible settings), by activation."""
+    from twinnets.data.mnist import load_mnist
+
+    data = load_mnist(mnist_workdir, n_train=300)
+    base = TrainConfig(n_train=300, epochs=1, init="scaled", cost="cross-entropy", eta=0.1)
+    return {
+        activation: train(TrainConfig(**{**base.to_dict(), "activation": activation}), data)
+        for activation in ("tanh", "relu")
+    }
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("fmt", ["safetensors", "npz"])
+def test_tanh_and_relu_networks_round_trip_with_their_activation(
+    tmp_path, other_networks, activation, fmt, capsys
+):
+    network = other_networks[activation]
+    dump = tmp_path / "net.parquet"
+    write_dump(dump, network, FILES)
+    out = tmp_path / f"net{SUFFIX[fmt]}"
+    interop.export_network(dump, out, fmt)
+    back = tmp_path / "back.parquet"
+    code, _, err = run(capsys, "import", out, "--out", back, "--activation", activation)
+    assert code == 0 and f"sizes [784, 30, 10], {activation}; unknown:" in err
+    assert read_dump(back).config.activation == activation
+    assert same_bits(read_dump(back).params, network.params)
+    if fmt == "safetensors":
+        from safetensors import safe_open
+
+        with safe_open(out, framework="numpy") as fh:
+            note = json.loads(fh.metadata()["twinnets"])
+        module = {"tanh": "Tanh", "relu": "ReLU"}[activation]
+        assert note["activation"] == activation
+        assert note["layout"] == f"nn.Sequential(Linear, {module}, ..., Linear, Sigmoid)"
+
+
+def test_network2_json_holds_sigmoid_networks_only(tmp_path, other_networks):
+    dump = tmp_path / "tanh.parquet"
+    write_dump(dump, other_networks["tanh"], FILES)
+    with pytest.raises(ValueError, match=r"tanh network; network2\.py computes a sigmoid"):
+        interop.export_network(dump, tmp_path / "x.json", "nielsen-json")
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_compare_refuses_networks_of_different_activations(
+    tmp_path, other_networks, mnist_workdir, capsys
+):
+    a, b = tmp_path / "tanh.parquet", tmp_path / "relu.parquet"
+    write_dump(a, other_networks["tanh"], FILES)
+    write_dump(b, other_networks["relu"], FILES)
+    code, out, err = run(capsys, "compare", a, b, "--mnist", mnist_workdir)
+    assert code == 2 and out == ""
+    assert f"{b}: key 'activation': is a relu network but {a} is tanh" in err
+
+
+def test_a_moved_relu_file_compares_as_the_same_function(
+    tmp_path, other_networks, mnist_workdir, capsys
+):
+    from twinnets.compare.alignment import apply_transforms, random_transforms
+
+    params = other_networks["relu"].params
+    moved = apply_transforms(
+        params, random_transforms(params.sizes, np.random.default_rng(5), "relu"), "relu"
+    )
+    files = []
+    for name, p in (("a", params), ("b", moved)):
+        files.append(tmp_path / f"{name}.npz")
+        np.savez(files[-1], w1=p.weights[0], b1=p.biases[0], w2=p.weights[1], b2=p.biases[1])
+    argv = ["compare", *files, "--mnist", mnist_workdir, "--activation", "relu"]
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["raw_relative_distance"] > 0.3 and result["aligned_distance"] < 1e-9
+    assert result["agreement"] == 1.0 and result["tv_distance"] < 1e-12
+    # read as sigmoid networks the same files are other functions, not the same one
+    code, out, _ = run(capsys, *argv[:-2], "--json")
+    assert code == 0 and json.loads(out)["agreement"] < 1.0
 
 
 def test_imported_networks_cannot_be_resumed(tmp_path, dump_path, mnist_workdir, capsys):

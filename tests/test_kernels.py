@@ -60,6 +60,28 @@ GOLDEN_CONFIGS = {
         epochs=1,
     ),
     "linear": TrainConfig(sizes=(784, 10), model="linear", eta=0.05, n_train=N_TRAIN, epochs=1),
+    "deep-tanh": TrainConfig(
+        sizes=(784, 30, 20, 10),
+        activation="tanh",
+        init="scaled",
+        eta=0.5,
+        n_train=N_TRAIN,
+        epochs=1,
+        init_seed=5,
+        order_seed=6,
+    ),
+    "deep-relu-cross-entropy-l2": TrainConfig(
+        sizes=(784, 30, 20, 10),
+        activation="relu",
+        init="scaled",
+        cost="cross-entropy",
+        eta=0.1,
+        lmbda=1.0,
+        n_train=N_TRAIN,
+        epochs=1,
+        init_seed=7,
+        order_seed=8,
+    ),
 }
 
 #: SHA-256 of the float parameters (weights then biases, layer by layer, C order, native
@@ -91,6 +113,16 @@ GOLDEN = {
     ): "999d9db5f2ad7609d98bbcf12408abf40be9f0c49a618730b78654422bad2bcb",
     ("linear", "float64"): "bfccc9ef18f1e95cd131146fd12597acc47bf88f84cc4e8b09f0f14d9d53afdb",
     ("linear", "float32"): "efa5dcd364b19703340e5f1cc3c9c95750a6ea46b3db57f90a1e1aca72d05142",
+    ("deep-tanh", "float64"): "ca5d6b0b8ed3287a7fd6b01d744597c76a96a9472af40ab9587e7742069aaaeb",
+    ("deep-tanh", "float32"): "e5e77f95492e7d075369d7930969fc78a3e2a984ae0e5914a31f27bbe08e2d25",
+    (
+        "deep-relu-cross-entropy-l2",
+        "float64",
+    ): "e01dd4f50a724221f39248760629bb4ea57dc548259eaa526d01bbe630a3a00d",
+    (
+        "deep-relu-cross-entropy-l2",
+        "float32",
+    ): "cfb8a0a6007680ba0c35b81a0b9490f2e8b2052617aa10e05fc7e321166097f9",
 }
 
 
@@ -137,6 +169,46 @@ def test_sigmoid_is_stable_and_symmetric():
         assert np.isnan(kernels.sigmoid_(float("nan")))
 
 
+def test_own_expm1_is_within_one_ulp_of_libm_and_exact_near_zero():
+    rng = np.random.default_rng(1)
+    tiny = np.ldexp(rng.uniform(0.5, 1.0, 5_000), rng.integers(-60, -10, 5_000))
+    x = np.concatenate([rng.uniform(-50, 50, 100_000), rng.uniform(-1, 1, 100_000), tiny, -tiny])
+    got = np.empty_like(x)
+    kernels.expm1_array(x, got)
+    expected = np.expm1(x)
+    assert (np.abs(got - expected) / np.spacing(np.abs(expected))).max() <= 1.0
+    edges = np.array([0.0, -0.0, 710.0, -40.0, np.inf, -np.inf, np.nan, 1e-300])
+    out = np.empty_like(edges)
+    with np.errstate(over="ignore"):
+        kernels.expm1_array(edges, out)
+    assert out[[0, 2, 3, 4, 5, 7]].tolist() == [0.0, np.inf, -1.0, np.inf, -1.0, 1e-300]
+    assert np.signbit(out[1]) and np.isnan(out[6])
+
+
+def test_own_tanh_is_odd_accurate_and_keeps_small_inputs_exact():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(0, 3, 100_000), rng.uniform(-1e-3, 1e-3, 20_000)])
+    got = np.empty_like(x)
+    kernels.hidden_array(kernels.ACTIVATION_CODES["tanh"], x, got)
+    expected = np.tanh(x)
+    assert (np.abs(got - expected) / np.spacing(np.abs(expected))).max() <= 3.0
+    mirrored = np.empty_like(x)
+    kernels.hidden_array(kernels.ACTIVATION_CODES["tanh"], -x, mirrored)
+    assert np.array_equal(mirrored, -got)  # odd, bit for bit
+    edges = np.array([0.0, 1e-20, 22.0, 1e3, -1e3, np.inf, -np.inf, np.nan])
+    out = np.empty_like(edges)
+    kernels.hidden_array(kernels.ACTIVATION_CODES["tanh"], edges, out)
+    assert out[:7].tolist() == [0.0, 1e-20, 1.0, 1.0, -1.0, 1.0, -1.0] and np.isnan(out[7])
+
+
+def test_relu_is_exact_with_zero_at_zero_and_nan_kept():
+    z = np.array([2.5, 1e-300, 0.0, -0.0, -3.0, -np.inf, np.inf, np.nan])
+    out = np.empty_like(z)
+    kernels.hidden_array(kernels.ACTIVATION_CODES["relu"], z, out)
+    assert out[:7].tolist() == [2.5, 1e-300, 0.0, 0.0, 0.0, 0.0, np.inf]
+    assert not np.signbit(out[3]) and np.isnan(out[7])
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_vectorised_sigmoid_has_the_scalar_sigmoids_bits(dtype):
     rng = np.random.default_rng(0)
@@ -166,7 +238,7 @@ def test_no_fused_multiply_add_in_the_compiled_kernels(data):
         theta, layout.sizes, layout.woff, layout.boff, layout.aoff, images.indptr,
         images.indices, images.values, pixel_table("float64"),
         np.asarray(data.train.labels[:20], np.int64), np.arange(20, dtype=np.int64), 10,
-        np.full(2, 0.3), np.empty(0), 0, True, False, np.float64(1),
+        np.full(2, 0.3), np.empty(0), 0, 0, True, False, np.float64(1),
     )  # fmt: skip
     asm = sgd.inspect_asm(sgd.signatures[0])
     assert "mulsd" in asm or "mulpd" in asm  # it is the real code
@@ -206,7 +278,7 @@ from tests.test_kernels import GOLDEN_CONFIGS, params_sha256
 data = load_mnist(sys.argv[1], n_train=1000)
 threads = int(sys.argv[2])
 out = {}
-for name in ("mlp-quadratic", "softmax-l2-all-1/t"):
+for name in ("mlp-quadratic", "softmax-l2-all-1/t", "deep-tanh", "deep-relu-cross-entropy-l2"):
     for dtype in ("float64", "float32"):
         base = dataclasses.replace(GOLDEN_CONFIGS[name], dtype=dtype)
         block = [dataclasses.replace(base, init_seed=base.init_seed + s) for s in range(3)]

@@ -376,6 +376,33 @@ def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
     assert planned(workdir) == {}
 
 
+def test_a_tanh_variant_runs_end_to_end(tmp_path, mnist_dir):
+    """A grid of tanh networks (and the linear control) through every rule: trained with
+    tanh, aligned by tanh's symmetries, described as such in the answer and the figures."""
+    import pandas as pd
+
+    workdir = make_copy(tmp_path, mnist_dir)
+    tanh = {"name": "mlp-tanh", "activation": "tanh", "init": "scaled", "etas": [0.5]}
+    linear = {"name": "linear", "model": "linear", "etas": [0.01]}
+    set_config(workdir, "test.yaml", grid__models=[tanh, linear], grid__epochs=[0, 1])
+    snakemake(workdir)
+    dumps = sorted((workdir / "results/weights/model=mlp-tanh").rglob("weights.parquet"))
+    assert len(dumps) == 4 * 2 and {read_dump(d).config.activation for d in dumps} == {"tanh"}
+    pairs = pd.read_parquet(workdir / "results/tables/pairs.parquet")
+    assert dict(pairs.groupby("model").activation.unique().map(list)) == {
+        "linear": ["sigmoid"], "mlp-tanh": ["tanh"],
+    }  # fmt: skip
+    trained = pairs[(pairs.model == "mlp-tanh") & (pairs.epochs == 1)]
+    assert (trained.relative_signed <= trained.relative_all + 1e-12).all()
+    differ = trained[trained.pair_kind != "same_init"]
+    assert (differ.relative_signed < differ.relative_all - 0.1).all()
+    assert (trained.flips_signed > 0).any()  # tanh's sign flips are used
+    answer = (workdir / "results/answer.md").read_text()
+    assert "the `mlp-tanh` model" in answer and "(tanh(-z) = -tanh(z))" in answer
+    assert (workdir / "results/figures/1-question.png").exists()
+    assert planned(workdir) == {}
+
+
 def test_bad_config_is_rejected_before_any_job_with_the_key_named(tmp_path, mnist_dir):
     workdir = make_copy(tmp_path, mnist_dir)
     cases = {
@@ -386,6 +413,11 @@ def test_bad_config_is_rejected_before_any_job_with_the_key_named(tmp_path, mnis
         "first.yaml": ({"grid__sizes": [[785, 30, 10]]}, "sizes"),
         "last.yaml": ({"grid__sizes": [[784, 30, 9]]}, "grid.sizes[0]"),
         "unknown.yaml": ({"train__learning_rate": 3.0}, "learning_rate"),
+        "activation.yaml": ({"train__activation": "gelu"}, "activation"),
+        "convex-tanh.yaml": (
+            {"grid__models": [{"name": "lin", "model": "linear", "activation": "tanh"}]},
+            "grid.models.lin",
+        ),
     }
     for name, (overrides, key) in cases.items():
         config = set_config(workdir, name, **overrides)

@@ -62,6 +62,7 @@ def _train(args: argparse.Namespace) -> int:
         order_seed=args.order_seed,
         dtype=args.dtype,
         n_train=args.n_train,
+        activation=args.activation,
     )
     with threadpool_limits(args.threads):
         train_checkpoint(
@@ -180,6 +181,14 @@ def _compare_inputs(args: argparse.Namespace, folder: str) -> tuple[list, list]:
         paths.append(out)
         dumps.append(dump)
     a, b = dumps
+    if a.config.activation != b.config.activation:
+        raise interop.FormatError(
+            args.b,
+            f"is a {b.config.activation} network but {args.a} is {a.config.activation}; "
+            "networks with different hidden activations compute different functions of their "
+            "parameters and have different symmetries, so they are not compared",
+            "activation",
+        )
     if a.config.sizes != b.config.sizes:
         raise interop.FormatError(
             args.b,
@@ -197,6 +206,7 @@ def _compare(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
     from twinnets.compare.groups import analyze_group
+    from twinnets.compare.symmetry import symmetry
     from twinnets.dumps import formats as interop
 
     interop.check_activation(args.activation)
@@ -227,7 +237,8 @@ def _compare(args: argparse.Namespace) -> int:
             if isinstance(value, float)
             else f"  {key:<{width}}  {value}"
         )
-    print("distances over all parameters; aligned = hidden-unit permutation + sign flips;")
+    moves = symmetry(dumps[0].config.activation).moves
+    print(f"distances over all parameters; aligned = hidden-unit permutation + {moves};")
     print("null_: the same statistic for the two networks' own initialisations (rebuilt from")
     print("their seeds; a fresh random init of the same sizes where the init is unknown);")
     print("init_part**2 + training_part**2 + 2 cross_term = aligned_distance**2;")
@@ -301,7 +312,12 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from twinnets.train.network import COSTS, DTYPES, INITS  # the one home of these names
+    from twinnets.train.network import (  # the one home of these names
+        ACTIVATIONS,
+        COSTS,
+        DTYPES,
+        INITS,
+    )
 
     tr = sub.add_parser(
         "train",
@@ -325,6 +341,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         choices=INITS,
         default="nielsen",
         help="weights N(0,1) (nielsen) or N(0,1/n_in) (scaled)",
+    )
+    tr.add_argument(
+        "--activation",
+        choices=ACTIVATIONS,
+        default="sigmoid",
+        help="the hidden layers' activation (default sigmoid, as in the book; the output layer "
+        "stays a sigmoid). Sensible: tanh with --init scaled; relu with --init scaled and "
+        "--cost cross-entropy",
     )
     tr.add_argument("--dtype", choices=DTYPES, default="float64")
     tr.add_argument(
@@ -361,7 +385,10 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
         help="format of both inputs (default auto: by suffix, then content)",
     )
     cmp.add_argument(
-        "--activation", default="sigmoid", help="activation of imported networks (sigmoid)"
+        "--activation",
+        default="sigmoid",
+        help="the hidden layers' activation of network files (sigmoid, tanh or relu; default "
+        "sigmoid); dumps record their own",
     )
     cmp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cmp.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
@@ -383,8 +410,8 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--activation",
         default="sigmoid",
-        help="the activation of every layer (default sigmoid, as in the book; the only one "
-        "supported so far)",
+        help="the hidden layers' activation: sigmoid (the default, as in the book), tanh or "
+        "relu; no format records it. The output layer is read as a sigmoid",
     )
     imp.add_argument(
         "--mnist", help="also evaluate it on MNIST (this folder) and record accuracy and cost"
@@ -397,7 +424,9 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "export",
         help="write a dump's network for PyTorch, NumPy or Nielsen's code",
         description="safetensors loads into nn.Sequential(Linear, Sigmoid, Linear, Sigmoid) "
-        "with load_state_dict; nielsen-json loads with network2.load; npz holds w1, b1, ...",
+        "with load_state_dict (Tanh or ReLU between the Linear modules of a tanh or relu "
+        "network); nielsen-json (sigmoid networks only) loads with network2.load; npz holds "
+        "w1, b1, ...",
     )
     exp.add_argument("dump", metavar="DUMP", help="a twinnets dump")
     exp.add_argument("--out", required=True, metavar="FILE", help="where to write the network")

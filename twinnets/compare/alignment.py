@@ -1,14 +1,25 @@
-"""Factor out the symmetries of a sigmoid MLP before comparing two networks.
+"""Factor out the symmetries of an MLP's hidden units before comparing two networks.
 
-Each hidden layer has exactly two symmetries: permuting its units, and flipping a
-unit's sign, since sigmoid(-z) = 1 - sigmoid(z). Flipping unit j of hidden layer l
-maps W_l[j,:] -> -W_l[j,:], b_l[j] -> -b_l[j], W_{l+1}[:,j] -> -W_{l+1}[:,j] and
-b_{l+1} -> b_{l+1} + W_{l+1}[:,j] (the old column), and leaves the function unchanged.
+Each hidden layer's units can be permuted; what else the group allows depends on the
+activation (``twinnets.compare.symmetry``, the one description of each group):
 
-In tanh coordinates (sigmoid(z) = (1 + tanh(z/2)) / 2) flips become plain sign
-changes, so the L2-optimal signed permutation is a linear assignment on |C|
-(``scipy.optimize.linear_sum_assignment``). Several hidden layers are matched by
-Git Re-Basin's weight matching: coordinate descent over layers until none improves.
+* sigmoid: sign flips, sigmoid(-z) = 1 - sigmoid(z). Flipping unit j of hidden layer l
+  maps W_l[j,:] -> -W_l[j,:], b_l[j] -> -b_l[j], W_{l+1}[:,j] -> -W_{l+1}[:,j] and
+  b_{l+1} -> b_{l+1} + W_{l+1}[:,j] (the old column). In tanh coordinates (sigmoid(z) =
+  (1 + tanh(z/2)) / 2) flips become plain sign changes.
+* tanh: sign flips with no bias correction (odd): plain sign changes of the stored
+  parameters.
+* relu: positive rescaling, relu(c z) = c relu(z): unit j's incoming weights and bias
+  times c > 0, its outgoing column divided by c. No flips. Both networks are brought to
+  a canonical form (every unit's incoming weights and bias of unit norm, the scale moved
+  into the next layer, layer by layer), matched there by permutations, and B is then
+  put in A's scale (A's canonical rescaling undone), so that a rescaled copy of A aligns
+  back onto A itself.
+
+The L2-optimal (signed) permutation of one layer is a linear assignment
+(``scipy.optimize.linear_sum_assignment``; on |C| where flips are allowed). Several hidden
+layers are matched by Git Re-Basin's weight matching: coordinate descent over layers
+until none improves. Every transform leaves the function unchanged (up to rounding).
 """
 
 from __future__ import annotations
@@ -19,66 +30,146 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from twinnets.compare.symmetry import Symmetry, symmetry
 from twinnets.train.network import Params
 
 METHODS = ("permutation", "signed", "activation")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Transform:
-    """A signed permutation of one hidden layer: new unit j is old unit ``perm[j]``,
-    flipped where ``sign[j]`` is -1."""
+    """A symmetry of one hidden layer: new unit j is old unit ``perm[j]``, flipped where
+    ``sign[j]`` is -1, its incoming weights and bias times ``scale[j]`` > 0 and its
+    outgoing column divided by it (``scale`` all ones unless given: ReLU only)."""
 
     perm: np.ndarray
     sign: np.ndarray
+    scale: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.scale is None:
+            object.__setattr__(self, "scale", np.ones(len(self.perm)))
 
     @classmethod
     def identity(cls, n: int) -> Transform:
         return cls(np.arange(n), np.ones(n))
+
+    @property
+    def factor(self) -> np.ndarray:
+        """What each new unit's weighted input is, times the old unit's: sign * scale."""
+        return self.sign * self.scale
+
+    def rescales(self) -> bool:
+        return bool(np.any(self.scale != 1.0))
+
+    def then(self, other: Transform) -> Transform:
+        """This transform followed by ``other`` (acting on the result), as one transform."""
+        return Transform(
+            self.perm[other.perm], other.sign * self.sign[other.perm],
+            other.scale * self.scale[other.perm],
+        )  # fmt: skip
+
+    def inverse(self) -> Transform:
+        """The transform that undoes this one."""
+        back = np.argsort(self.perm)
+        return Transform(back, self.sign[back], 1.0 / self.scale[back])
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Transform)
             and np.array_equal(self.perm, other.perm)
             and np.array_equal(self.sign, other.sign)
+            and np.array_equal(self.scale, other.scale)
         )
 
     def __hash__(self) -> int:
-        return hash((self.perm.tobytes(), self.sign.tobytes()))
+        return hash((self.perm.tobytes(), self.sign.tobytes(), self.scale.tobytes()))
 
 
 # --------------------------------------------------------------------------- acting on networks
 
 
-def apply_transforms(params: Params, transforms: Sequence[Transform]) -> Params:
+def apply_transforms(
+    params: Params, transforms: Sequence[Transform], activation: str = "sigmoid"
+) -> Params:
     """The network that computes the same function with its hidden units rearranged.
 
-    ``transforms[l]`` acts on hidden layer l + 1, in original (sigmoid) coordinates.
+    ``transforms[l]`` acts on hidden layer l + 1, in stored coordinates; ``activation``
+    is the hidden units' (it decides a flip's bias correction, and which moves are
+    symmetries at all: a move outside the activation's group is a ValueError).
     """
+    group = symmetry(activation)
     weights = [w.copy() for w in params.weights]
     biases = [b.copy() for b in params.biases]
     for layer, t in enumerate(transforms):
+        flipped = t.sign < 0
+        if flipped.any() and not group.sign_flips:
+            raise ValueError(f"{activation} units cannot be sign-flipped: {group.identity} only")
+        if t.rescales() and not group.rescaling:
+            raise ValueError(f"{activation} units cannot be rescaled: only permuted and flipped")
         w_in, b_in, w_out = weights[layer], biases[layer], weights[layer + 1]
         w_in, b_in, w_out = w_in[t.perm], b_in[t.perm], w_out[:, t.perm]
-        flipped = t.sign < 0
-        biases[layer + 1] = biases[layer + 1] + w_out[:, flipped].sum(axis=1)
+        if group.flip_offset:  # f(-z) = offset - f(z): the next layer's bias makes up for it
+            correction = w_out[:, flipped].sum(axis=1)
+            if group.flip_offset != 1.0:
+                correction = group.flip_offset * correction
+            biases[layer + 1] = biases[layer + 1] + correction
         w_in[flipped] *= -1
         b_in[flipped] *= -1
         w_out[:, flipped] *= -1
+        if t.rescales():
+            w_in *= t.scale[:, None]
+            b_in *= t.scale
+            w_out /= t.scale[None, :]
         weights[layer], biases[layer], weights[layer + 1] = w_in, b_in, w_out
     return Params(weights, biases)
 
 
-def random_transforms(sizes: Sequence[int], rng: np.random.Generator) -> list[Transform]:
-    """A random signed permutation of every hidden layer (for tests and null models)."""
+def random_transforms(
+    sizes: Sequence[int], rng: np.random.Generator, activation: str = "sigmoid"
+) -> list[Transform]:
+    """A random element of every hidden layer's group (for tests and null models): a
+    permutation with random sign flips, or, for ReLU, with random scales in [e^-1.5, e^1.5]."""
+    group = symmetry(activation)
+    if group.rescaling:
+        return [
+            Transform(rng.permutation(n), np.ones(n), np.exp(rng.uniform(-1.5, 1.5, size=n)))
+            for n in sizes[1:-1]
+        ]
     return [Transform(rng.permutation(n), rng.choice([-1.0, 1.0], size=n)) for n in sizes[1:-1]]
+
+
+def canonical_transforms(params: Params) -> list[Transform]:
+    """The positive rescaling that puts a ReLU network in its canonical form.
+
+    Layer by layer: hidden layer l's incoming weights (its columns already divided by the
+    previous layer's scales) and bias are scaled to unit norm per unit (a unit with none
+    keeps scale 1). Two networks that differ by a rescaling (and a permutation) have the
+    same canonical form (up to that permutation, and rounding).
+    """
+    transforms = []
+    previous = None
+    for w, b in zip(params.weights[:-1], params.biases[:-1], strict=True):
+        w = w.astype(np.float64)
+        if previous is not None:
+            w = w / previous[None, :]
+        norm = np.sqrt(np.sum(w**2, axis=1) + b.astype(np.float64) ** 2)
+        scale = np.where(norm > 0, 1.0 / np.where(norm > 0, norm, 1.0), 1.0)
+        transforms.append(Transform(np.arange(len(norm)), np.ones(len(norm)), scale))
+        previous = scale
+    return transforms
+
+
+def canonical_form(params: Params) -> Params:
+    """A ReLU network rescaled to its canonical form (``canonical_transforms``)."""
+    return apply_transforms(params, canonical_transforms(params), "relu")
 
 
 # --------------------------------------------------------------------------- coordinates
 
 
 def tanh_coordinates(params: Params) -> list[np.ndarray]:
-    """Each layer as [W' | b'] in tanh coordinates, where sign flips are sign changes.
+    """A sigmoid network's layers as [W' | b'] in tanh coordinates, where flips are sign changes.
 
     With t_l = tanh(z_l / 2) the hidden units' outputs: t_1 = tanh(W1/2 x + b1/2),
     t_l = tanh(W_l/4 t_{l-1} + b_l/2 + W_l 1/4), output z = W_L/2 t + b_L + W_L 1/2.
@@ -100,11 +191,40 @@ def tanh_coordinates(params: Params) -> list[np.ndarray]:
     return mats
 
 
-def sigmoid_coordinates(params: Params) -> list[np.ndarray]:
+def stored_coordinates(params: Params) -> list[np.ndarray]:
     """Each layer as [W | b], as stored."""
     return [
         np.column_stack([w.astype(np.float64), b.astype(np.float64)])
         for w, b in zip(params.weights, params.biases, strict=True)
+    ]
+
+
+def _gauge(params: Params, group: Symmetry) -> list[Transform] | None:
+    """The rescaling to the canonical form where the group has one (ReLU), else None."""
+    return canonical_transforms(params) if group.rescaling else None
+
+
+def matching_coordinates(
+    params: Params, group: Symmetry, gauge: list[Transform] | None = None
+) -> list[np.ndarray]:
+    """Each layer as [W' | b'] where the group's remaining moves (permutations, flips) are
+    plain permutations and sign changes of rows and columns (``Symmetry.coordinates``)."""
+    if group.coordinates == "tanh":
+        return tanh_coordinates(params)
+    if group.coordinates == "canonical":
+        gauge = gauge if gauge is not None else canonical_transforms(params)
+        return stored_coordinates(apply_transforms(params, gauge, group.activation))
+    return stored_coordinates(params)
+
+
+def _through(
+    gauge_b: list[Transform] | None, moves: list[Transform], gauge_a: list[Transform] | None
+) -> list[Transform]:
+    """B's gauge, then the matched moves, then A's gauge undone: one transform per layer."""
+    if gauge_b is None or gauge_a is None:
+        return moves
+    return [
+        gb.then(m).then(ga.inverse()) for gb, m, ga in zip(gauge_b, moves, gauge_a, strict=True)
     ]
 
 
@@ -176,45 +296,64 @@ def align(
     b: Params,
     method: str = "signed",
     correlations: Sequence[np.ndarray] | None = None,
+    activation: str = "sigmoid",
 ) -> tuple[Params, list[Transform]]:
     """B rearranged to be as close to A as its symmetries allow, and the transforms used.
 
+    ``activation`` is both networks' (their ``TrainConfig.activation``; networks of
+    different activations are never compared: ``symmetry.shared_activation``).
     ``permutation``: weight matching over permutations only, L2 in stored coordinates;
-    ``signed``: permutations and sign flips, L2 in tanh coordinates;
-    ``activation``: hidden activations' correlations (pass ``correlations``).
+    ``signed``: the activation's whole group (permutations and sign flips, or positive
+    rescaling), L2 in its matching coordinates (``Symmetry.coordinates``);
+    ``activation``: hidden activations' correlations (pass ``correlations``), flips
+    where the group has them (ReLU: then B put in A's scale, as for ``signed``).
     The result computes the same function as B, up to rounding.
     """
+    group = symmetry(activation)
     if len(a.weights) == 1:
         return b.copy(), []
     if method == "permutation":
-        transforms = match_weights(sigmoid_coordinates(a), sigmoid_coordinates(b), signed=False)
-    elif method == "signed":
-        transforms = match_weights(tanh_coordinates(a), tanh_coordinates(b), signed=True)
-    elif method == "activation":
-        if correlations is None:
+        transforms = match_weights(stored_coordinates(a), stored_coordinates(b), signed=False)
+    elif method in ("signed", "activation"):
+        gauge_a, gauge_b = _gauge(a, group), _gauge(b, group)
+        if method == "signed":
+            moves = match_weights(
+                matching_coordinates(a, group, gauge_a),
+                matching_coordinates(b, group, gauge_b),
+                signed=group.sign_flips,
+            )
+        elif correlations is None:
             raise ValueError("activation matching needs the hidden units' correlations")
-        transforms = match_activations(correlations)
+        else:
+            moves = match_activations(correlations, signed=group.sign_flips)
+        transforms = _through(gauge_b, moves, gauge_a)
     else:
         raise ValueError(f"unknown alignment method {method!r}; use one of {METHODS}")
-    return apply_transforms(b, transforms), transforms
+    return apply_transforms(b, transforms, activation), transforms
 
 
 # --------------------------------------------------------------------------- consensus
 
 
-def consensus(networks: Sequence[Params], max_sweeps: int = 50) -> tuple[list[Params], Params, int]:
+def consensus(
+    networks: Sequence[Params], max_sweeps: int = 50, activation: str = "sigmoid"
+) -> tuple[list[Params], Params, int]:
     """Align every network of a group to a common reference.
 
     Start from the alignment of all to the first network; then, in sweeps, re-align
-    each network to the mean of the others (signed weight matching in tanh
-    coordinates) until no assignment changes. Returns the aligned networks, their
-    mean (the consensus, stored coordinates) and the number of sweeps.
+    each network to the mean of the others (weight matching in the activation's matching
+    coordinates, with flips where its group has them) until no assignment changes.
+    Returns the aligned networks, their mean (the consensus, stored coordinates; for
+    ReLU in the canonical form) and the number of sweeps.
     """
     if len(networks[0].weights) == 1 or len(networks) < 2:
         mean = _mean_params(list(networks))
         return [n.copy() for n in networks], mean, 0
-    coords = [tanh_coordinates(n) for n in networks]
-    transforms = [match_weights(coords[0], c, signed=True) for c in coords]
+    group = symmetry(activation)
+    signed = group.sign_flips
+    gauges = [_gauge(n, group) for n in networks]
+    coords = [matching_coordinates(n, group, g) for n, g in zip(networks, gauges, strict=True)]
+    transforms = [match_weights(coords[0], c, signed=signed) for c in coords]
     aligned = [_transform_mats(c, t) for c, t in zip(coords, transforms, strict=True)]
     sweeps, changed = 0, True
     while changed and sweeps < max_sweeps:
@@ -225,14 +364,17 @@ def consensus(networks: Sequence[Params], max_sweeps: int = 50) -> tuple[list[Pa
             others = [
                 (t - own) / (len(coords) - 1) for t, own in zip(total, aligned[i], strict=True)
             ]
-            new = match_weights(others, c, signed=True)
+            new = match_weights(others, c, signed=signed)
             if new != transforms[i]:
                 changed = True
                 total = [t - own for t, own in zip(total, aligned[i], strict=True)]
                 transforms[i] = new
                 aligned[i] = _transform_mats(c, new)
                 total = [t + own for t, own in zip(total, aligned[i], strict=True)]
-    result = [apply_transforms(n, t) for n, t in zip(networks, transforms, strict=True)]
+    result = [
+        apply_transforms(n, t if g is None else [gl.then(tl) for gl, tl in zip(g, t)], activation)
+        for n, t, g in zip(networks, transforms, gauges, strict=True)
+    ]
     return result, _mean_params(result), sweeps
 
 

@@ -12,9 +12,9 @@ Speed: the first layer is linear in its parameters, so its pre-activation at alp
 is exactly ``(1 - alpha) Z_A + alpha Z_B`` with ``Z = X W1^T + b1`` computed once
 per network (:func:`first_layer`); it differs from the naive
 ``X W1(alpha)^T + b1(alpha)`` only by rounding. An aligned network (a hidden-unit
-permutation and sign flip of B) needs no new product either:
+permutation of B with sign flips or positive rescaling) needs no new product either:
 :func:`permute_first_layer` rearranges B's ``Z``. Only the small later layers are
-computed from interpolated parameters at each alpha.
+computed from interpolated parameters at each alpha, with the networks' hidden activation.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pandas as pd
 
 from twinnets.compare.input_space import preactivations
 from twinnets.data.mnist import Mnist
-from twinnets.train.network import COSTS, Params, data_cost
+from twinnets.train.network import ACTIVATIONS, COSTS, Params, data_cost
 
 #: Points on the line between two networks, alpha = np.linspace(0, 1, N_ALPHA).
 N_ALPHA = 25
@@ -127,10 +127,12 @@ def first_layer(params: Params, data: BarrierData) -> FirstLayer:
 def permute_first_layer(
     z: FirstLayer, perm: np.ndarray, signs: np.ndarray | None = None
 ) -> FirstLayer:
-    """``first_layer`` of a network whose hidden units were permuted and sign-flipped.
+    """``first_layer`` of a network whose hidden units were permuted and sign-flipped or
+    rescaled.
 
     Convention: new unit j is old unit ``perm[j]`` multiplied by ``signs[j]`` (+1 or
-    -1), i.e. ``W1' = signs[:, None] * W1[perm]`` and ``b1' = signs * b1[perm]``. Saves the
+    -1, or for a rescaled ReLU unit its factor, ``alignment.Transform.factor``), i.e.
+    ``W1' = signs[:, None] * W1[perm]`` and ``b1' = signs * b1[perm]``. Saves the
     784-wide product for an aligned network.
     """
     perm = np.asarray(perm)
@@ -150,6 +152,15 @@ def interpolate_params(a: Params, b: Params, alpha: float) -> Params:
 
 def _mix(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
     return (1.0 - alpha) * x.astype(np.float64) + alpha * y.astype(np.float64)
+
+
+def _hidden_inplace(z: np.ndarray, activation: str) -> np.ndarray:
+    """A hidden layer's outputs from its weighted inputs, in place (NumPy's functions)."""
+    if activation == "sigmoid":
+        return _sigmoid_inplace(z)
+    if activation == "tanh":
+        return np.tanh(z, out=z)
+    return np.maximum(z, 0.0, out=z)
 
 
 def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
@@ -187,10 +198,14 @@ def _check_first_layer(z: FirstLayer, params: Params, data: BarrierData, name: s
             )
 
 
-def _check_curve(a: Params, b: Params, data: BarrierData, cost: str, n_alpha: int) -> None:
+def _check_curve(
+    a: Params, b: Params, data: BarrierData, cost: str, n_alpha: int, activation: str
+) -> None:
     """The settings and shapes of a curve, checked before any product is computed."""
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if n_alpha < 2:
         raise ValueError(f"n_alpha must be at least 2, got {n_alpha}")
     if a.sizes != b.sizes:
@@ -220,10 +235,12 @@ def interpolation_curve(
     zb: FirstLayer | None = None,
     n_alpha: int = N_ALPHA,
     model: str = "mlp",
+    activation: str = "sigmoid",
 ) -> pd.DataFrame:
     """Training cost and test error along ``(1 - alpha) a + alpha b``.
 
-    ``model`` and ``cost`` are the networks' ``TrainConfig`` fields; the training cost
+    ``model``, ``cost`` and ``activation`` (the hidden layers') are the networks'
+    ``TrainConfig`` fields; the training cost
     is the data loss only (``network.data_cost``). ``za``/``zb`` are the networks'
     :func:`first_layer` values, computed here when not given: pass them to reuse
     one network's product across all its pairs. Any number of hidden layers works;
@@ -232,12 +249,12 @@ def interpolation_curve(
     Returns one row per alpha = np.linspace(0, 1, n_alpha): columns ``alpha``,
     ``train_cost``, ``test_error``.
     """
-    _check_curve(a, b, data, cost, n_alpha)
+    _check_curve(a, b, data, cost, n_alpha, activation)
     za = _first_layer_of(a, data, za, "za")
     zb = _first_layer_of(b, data, zb, "zb")
 
     # The forward pass again, not network.output_logits: the first layer is mixed from
-    # Z_A and Z_B and the sigmoid is the in-place one, for speed (rounding differs).
+    # Z_A and Z_B and the activation is computed in place, for speed (rounding differs).
     # Train and test stacked: one pass of each operation per alpha.
     n_train = data.n_train
     n_layers = len(a.weights)
@@ -257,7 +274,7 @@ def interpolation_curve(
             np.add(h, tmp, out=h)
             z_out = h  # with no hidden layer, the first layer is the output
             for layer in range(1, n_layers):
-                _sigmoid_inplace(z_out)
+                _hidden_inplace(z_out, activation)
                 weight = _mix(a.weights[layer], b.weights[layer], alpha)
                 z_out = z_out @ weight.T + _mix(a.biases[layer], b.biases[layer], alpha)
             train_cost[i] = data_cost(z_out[:n_train], onehot, model, cost)

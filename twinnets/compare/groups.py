@@ -38,6 +38,7 @@ from twinnets.compare.input_space import (
     preactivation_relative_distance,
     preactivations,
 )
+from twinnets.compare.symmetry import shared_activation, symmetry
 from twinnets.data.mnist import Mnist, Split, load_mnist
 from twinnets.dumps.storage import Dump, read_dump
 from twinnets.train.network import (
@@ -127,6 +128,7 @@ def group_columns(dump: Dump, model_name: str | None = None) -> dict[str, object
     return {
         "model": model_name or c.model,
         "family": c.model,
+        "activation": c.activation,
         "sizes": "-".join(map(str, c.sizes)),
         "eta": c.eta,
         "epochs": c.epochs,
@@ -212,13 +214,19 @@ class _View:
     first_layer: barriers.FirstLayer | None = None
 
     @classmethod
-    def of(cls, params: Params, model: str, x_val: np.ndarray, x_test: np.ndarray) -> _View:
+    def of(
+        cls, params: Params, model: str, activation: str, x_val: np.ndarray, x_test: np.ndarray
+    ) -> _View:
         params = params.astype(np.float64)
+        # representations up to the activation's symmetry: a ReLU unit's scale is arbitrary
+        # (relu(c z) = c relu(z)) and linear CKA is not invariant to it, so its activations
+        # are those of the canonical form (every unit's incoming weights and bias of norm 1)
+        seen = alignment.canonical_form(params) if symmetry(activation).rescaling else params
         return cls(
             params=params,
-            hidden_validation=hidden_activations(params, x_val),
+            hidden_validation=hidden_activations(seen, x_val, activation),
             preactivation_validation=preactivations(params.weights[0], params.biases[0], x_val),
-            outputs_test=output_probabilities(params, x_test, model),
+            outputs_test=output_probabilities(params, x_test, model, activation),
         )
 
 
@@ -262,6 +270,7 @@ class _Context:
     test_labels: np.ndarray
     model: str
     cost: str
+    activation: str
 
 
 #: Seeds of the fresh initialisations that stand in for unknown ones: network k of a
@@ -295,7 +304,7 @@ def _compare(
     aligned: dict[str, Params] = {}
     for method in ALIGNMENTS:
         aligned[method], transforms[method] = alignment.align(
-            pa, pb, method, correlations=pair_corr
+            pa, pb, method, correlations=pair_corr, activation=ctx.activation
         )
         row.update(aligned_distances(pa, aligned[method], method))
     t_signed = transforms["signed"]
@@ -321,7 +330,7 @@ def _through_data(
     """Pre-activation distances on validation images, and the unseen input directions' share."""
     zb_signed = b.preactivation_validation
     if t_signed:
-        zb_signed = zb_signed[:, t_signed[0].perm] * t_signed[0].sign
+        zb_signed = zb_signed[:, t_signed[0].perm] * t_signed[0].factor
     w1a = a.params.weights[0]
     return {
         "preactivation_relative_raw": preactivation_relative_distance(
@@ -372,12 +381,19 @@ def _barriers(
     candidates = {"raw": (b.params, zb)}
     for method in methods:
         t = transforms[method][0]
-        candidates[method] = (aligned[method], barriers.permute_first_layer(zb, t.perm, t.sign))
+        candidates[method] = (aligned[method], barriers.permute_first_layer(zb, t.perm, t.factor))
     row: dict[str, object] = {}
     curves: dict[str, pd.DataFrame] = {}
     for name, (other, z_other) in candidates.items():
         curve = barriers.interpolation_curve(
-            a.params, other, data, ctx.cost, za=za, zb=z_other, model=ctx.model
+            a.params,
+            other,
+            data,
+            ctx.cost,
+            za=za,
+            zb=z_other,
+            model=ctx.model,
+            activation=ctx.activation,
         )
         curves[name] = curve
         for curve_name, value in barriers.curve_barriers(curve).items():
@@ -422,9 +438,9 @@ def _pair_row(
     row.update(
         decomposition(
             a,
-            alignment.apply_transforms(b, t_signed),
+            alignment.apply_transforms(b, t_signed, ctx.activation),
             a0,
-            alignment.apply_transforms(b0, t_signed),
+            alignment.apply_transforms(b0, t_signed, ctx.activation),
             "signed",
         )
     )
@@ -440,7 +456,7 @@ def _pair_row(
 
 #: The columns that name a pair in every table that has one row per pair or curve point.
 PAIR_KEYS = (
-    "model", "family", "sizes", "eta", "epochs", "init", "lmbda",
+    "model", "family", "activation", "sizes", "eta", "epochs", "init", "lmbda",
     "a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed", "pair_kind",
 )  # fmt: skip
 
@@ -478,7 +494,7 @@ def analyze_group(
     pairs = pd.DataFrame(rows)
     pairs["unseen_directions"] = ctx.space.n_unseen
     pairs["unseen_variance"] = ctx.space.threshold
-    networks = _network_table(dumps, trained, untrained, ctx.test_labels, model_name).assign(
+    networks = _network_table(dumps, trained, untrained, ctx, model_name).assign(
         dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
     )
     _add_convex_columns(networks, trained, data, dumps)
@@ -488,12 +504,13 @@ def analyze_group(
 
 def _sides(dumps: list[Dump], data: Mnist) -> tuple[_Side, _Side]:
     """The trained networks and their own initialisations, each seen on the held-out images."""
-    model = dumps[0].config.model
+    model, activation = dumps[0].config.model, dumps[0].config.activation
     x_val = data.validation.images("float64")
     x_test = data.test.images("float64")
 
     def side(params: list[Params]) -> _Side:
-        return _Side.of([_View.of(p, model, x_val, x_test) for p in params], data.test.labels)
+        views = [_View.of(p, model, activation, x_val, x_test) for p in params]
+        return _Side.of(views, data.test.labels)
 
     trained = side([d.params for d in dumps])
     untrained = side([initial_params(d, k) for k, d in enumerate(dumps)])
@@ -518,6 +535,7 @@ def _context(
         test_labels=data.test.labels,
         model=config.model,
         cost=config.cost,
+        activation=config.activation,
     )
 
 
@@ -570,10 +588,11 @@ def _relative_to_minimiser(side: _Side, data: Mnist, config) -> list[float]:
 
 
 def _network_table(
-    dumps: list[Dump], trained: _Side, untrained: _Side, labels: np.ndarray, model_name: str | None
+    dumps: list[Dump], trained: _Side, untrained: _Side, ctx: _Context, model_name: str | None
 ) -> pd.DataFrame:
     params = [v.params for v in trained.views]
-    aligned, consensus_mean, sweeps = alignment.consensus(params)
+    aligned, consensus_mean, sweeps = alignment.consensus(params, activation=ctx.activation)
+    labels = ctx.test_labels
     rows = []
     for dump, view, init, member in zip(
         dumps, trained.views, untrained.views, aligned, strict=True
@@ -619,3 +638,4 @@ def _check_group(dumps: list[Dump]) -> None:
     sizes = {d.config.sizes for d in dumps}
     if len(sizes) != 1:
         raise ValueError(f"only networks of the same sizes can be compared, got {sorted(sizes)}")
+    shared_activation({str(d.path): d.config.activation for d in dumps})

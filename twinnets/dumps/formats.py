@@ -7,7 +7,8 @@ Formats (weights are (n_out, n_in) and layer k maps layer k-1 to layer k, as in 
   (``QuadraticCost`` or ``CrossEntropyCost``; may be absent). ``network2.load`` reads it back.
 * ``safetensors``: PyTorch ``nn.Sequential`` names, ``{i}.weight`` (n_out, n_in) and
   ``{i}.bias`` (n_out,) of its Linear modules, in increasing ``i`` (``0``, ``2``, ... for
-  ``Sequential(Linear, Sigmoid, Linear, Sigmoid)``, which is what export writes).
+  ``Sequential(Linear, Sigmoid, Linear, Sigmoid)``, which is what export writes; ``Tanh``
+  or ``ReLU`` between the Linear modules of a tanh or ReLU network).
 * ``npz``: NumPy ``savez`` with ``w1``, ``b1``, ``w2``, ``b2``, ... (``w{k}`` (n_out, n_in),
   ``b{k}`` (n_out,); layer 1 maps the input to the first hidden layer, as in dumps).
 
@@ -17,8 +18,10 @@ finite; an error (``FormatError``) names the file and the key, and nothing is wr
 Pickles (``.pkl``, torch ``.pt``/``.pth``, object arrays in ``.npy``/``.npz``) are refused,
 because loading one runs arbitrary code; the message says how to convert instead.
 
-An imported dump records its ``source`` ({format, sha256, file}), ``activation`` and
-sizes; every training setting the file does not carry is ``null`` (see ``twinnets.dumps.storage``).
+An imported dump records its ``source`` ({format, sha256, file}), ``activation`` (the hidden
+layers', given by the user: no format records it; the output layer is read as a sigmoid, as
+in the book) and sizes; every training setting the file does not carry is ``null`` (see
+``twinnets.dumps.storage``).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from twinnets.dumps.storage import (
     read_dump,
     write_params,
 )
-from twinnets.train.network import EpochMetrics, Params, TrainConfig, TrainedNetwork
+from twinnets.train.network import ACTIVATIONS, EpochMetrics, Params, TrainConfig, TrainedNetwork
 
 if TYPE_CHECKING:
     from twinnets.data.mnist import Mnist
@@ -57,12 +60,12 @@ FORMATS = ("nielsen-json", "safetensors", "npz")
 INPUT_FORMATS = ("auto", "dump", *FORMATS)
 SUFFIXES = {".json": "nielsen-json", ".safetensors": "safetensors", ".npz": "npz",
             ".parquet": "dump"}  # fmt: skip
-#: The trainer and the analysis know sigmoid networks only (Nielsen's, in every layer).
-ACTIVATIONS = ("sigmoid",)
 NIELSEN_COSTS = {"QuadraticCost": "quadratic", "CrossEntropyCost": "cross-entropy"}
+#: The torch.nn module of each hidden activation, for the layout an export describes.
+TORCH_MODULES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib")
 #: Settings a file of another tool may carry; every other TrainConfig field is unknown.
-CARRIED = ("sizes", "model", "dtype", "cost")
+CARRIED = ("sizes", "model", "dtype", "cost", "activation")
 
 HOW_TO_CONVERT = (
     "convert it where it was made instead: from PyTorch, "
@@ -383,8 +386,9 @@ def check_activation(activation: str) -> str:
     """``activation`` if twinnets can analyse it, else a ValueError saying what is supported."""
     if activation not in ACTIVATIONS:
         raise ValueError(
-            f"activation {activation!r} is not supported yet: twinnets trains and analyses "
-            f"sigmoid networks only (every layer, as in the book); choose {' or '.join(ACTIVATIONS)}"
+            f"activation {activation!r} is not supported: twinnets trains and analyses MLPs "
+            f"whose hidden layers are {', '.join(ACTIVATIONS[:-1])} or {ACTIVATIONS[-1]} (the "
+            "output layer a sigmoid, as in the book); choose one of those"
         )
     return activation
 
@@ -397,7 +401,7 @@ def imported_metadata(src: Path, read: ReadNetwork, activation: str) -> dict[str
         "format": FORMAT_VERSION,
         **unknown,
         "sizes": list(read.sizes),
-        "model": "mlp",  # sigmoid in every layer: Nielsen's network
+        "model": "mlp",  # Nielsen's network, its hidden layers of ``activation``
         "dtype": dtype,
         "cost": read.cost,
         "activation": activation,
@@ -447,6 +451,13 @@ def import_network(
     check_activation(activation)
     src = Path(src)
     read = read_network(src, fmt)
+    if activation != "sigmoid" and len(read.sizes) < 3:
+        raise FormatError(
+            src,
+            f"has sizes {list(read.sizes)}: no hidden layer, so activation {activation!r} would "
+            "change nothing (it names the hidden layers' activation); import it as sigmoid",
+            "sizes",
+        )
     params = read.params.astype(np.float64)
     meta = imported_metadata(src, read, activation)
     if data is not None:
@@ -506,11 +517,16 @@ def export_network(dump: Dump | str | os.PathLike, out: str | os.PathLike, fmt: 
     """Write a dump's network as ``fmt`` to ``out``, atomically, bitwise in its dtype."""
     if not isinstance(dump, Dump):
         dump = read_dump(dump)
-    activation = dump.metadata.get("activation", "sigmoid")
-    if dump.config.model != "mlp" or activation != "sigmoid":
+    activation = dump.config.activation
+    if dump.config.model != "mlp":
         raise DumpError(
-            f"{dump.path}: a {dump.config.model} model (activation {activation}) is not a "
-            "sigmoid network; only Nielsen's sigmoid MLP exports to these formats"
+            f"{dump.path}: a {dump.config.model} model is not a sigmoid network (an MLP with "
+            "sigmoid outputs, as in the book); only the MLP exports to these formats"
+        )
+    if fmt == "nielsen-json" and activation != "sigmoid":
+        raise DumpError(
+            f"{dump.path}: a {activation} network; network2.py computes a sigmoid in every "
+            "layer, so nielsen-json holds sigmoid networks only: export it as safetensors or npz"
         )
     params = dump.params
     if fmt == "nielsen-json":
@@ -531,7 +547,9 @@ def export_network(dump: Dump | str | os.PathLike, out: str | os.PathLike, fmt: 
             tensors[f"{2 * k}.weight"] = np.ascontiguousarray(w)
             tensors[f"{2 * k}.bias"] = np.ascontiguousarray(b)
         # one key: safetensors orders several keys at random, and exports should be stable
-        note = {"activation": "sigmoid", "layout": "nn.Sequential(Linear, Sigmoid, ...)",
+        module = TORCH_MODULES[activation]
+        note = {"activation": activation, "output": "sigmoid",
+                "layout": f"nn.Sequential(Linear, {module}, ..., Linear, Sigmoid)",
                 "twinnets_version": __version__}  # fmt: skip
         meta = {"twinnets": json.dumps(note, sort_keys=True)}
         atomic_write_bytes(out, save(tensors, metadata=meta))

@@ -164,7 +164,12 @@ class Dump:
             return own
         c = self.config
         return TrainConfig(
-            sizes=c.sizes, dtype=c.dtype, epochs=0, init="nielsen", init_seed=fresh_seed
+            sizes=c.sizes,
+            dtype=c.dtype,
+            epochs=0,
+            init="nielsen",
+            init_seed=fresh_seed,
+            activation=c.activation,
         )
 
     @property
@@ -239,7 +244,11 @@ def conform_table(table: pa.Table, path: Path, dtype: str = "float64") -> pa.Tab
 
 
 def config_from_metadata(meta: dict[str, Any]) -> TrainConfig:
-    """The TrainConfig of a dump's metadata; unknown (null) settings take the defaults."""
+    """The TrainConfig of a dump's metadata; unknown (null) settings take the defaults.
+
+    Dumps from before ``activation`` was a setting have no such key: they are sigmoid
+    networks, ``TrainConfig``'s default.
+    """
     return TrainConfig.from_dict({k: v for k, v in meta.items() if v is not None})
 
 

@@ -92,6 +92,8 @@ def model_settings(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     family = settings.setdefault("model", "mlp")
     if family in CONVEX_COSTS:
         settings["cost"] = CONVEX_COSTS[family]  # the one cost each convex control has
+        if "activation" not in variant:  # train.activation is the MLPs' (no hidden layer here)
+            settings.pop("activation", None)
     return settings
 
 

@@ -276,12 +276,13 @@ def answer_markdown(
     from twinnets.report.answer import _md_table
 
     kinds = summary_table["pair_kind"]
+    activation = _activation(networks_table)
     lines = [
         *_answer_preamble(group, networks_table),
         *(
             line
             for kind in dict.fromkeys(kinds[kinds != "networks"])
-            for line in _kind_section(summary_table, kind)
+            for line in _kind_section(summary_table, kind, activation)
         ),
         "",
         "## Every pair",
@@ -290,6 +291,13 @@ def answer_markdown(
         *_unknown_section(networks_table),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _activation(networks_table: pd.DataFrame) -> str:
+    """The group's hidden activation (tables from before it was recorded: sigmoid)."""
+    if "activation" not in networks_table:
+        return "sigmoid"
+    return str(networks_table["activation"].iloc[0])
 
 
 def _answer_preamble(group: str, networks_table: pd.DataFrame) -> list[str]:
@@ -319,15 +327,17 @@ def _answer_preamble(group: str, networks_table: pd.DataFrame) -> list[str]:
         "random initialisations of the same sizes (Nielsen's N(0, 1) scheme): what two "
         "unrelated networks of this shape give._",
         "",
-        f"**The networks.** {len(networks_table)} networks of sizes {sizes} (sigmoid), evaluated "
+        f"**The networks.** {len(networks_table)} networks of sizes {sizes} "
+        f"({_activation(networks_table)} hidden units), evaluated "
         "by twinnets on MNIST's test set.",
         "",
         _md_table(table),
     ]
 
 
-def _kind_section(frame: pd.DataFrame, kind: str) -> list[str]:
+def _kind_section(frame: pd.DataFrame, kind: str, activation: str = "sigmoid") -> list[str]:
     """One pair kind's distances, symmetry, never-seen pixels, shared function and barriers."""
+    from twinnets.compare.symmetry import symmetry
     from twinnets.report.answer import KIND_PAIRS, Quote, one_basin
 
     def quote(statistic: str) -> Quote:
@@ -346,7 +356,7 @@ def _kind_section(frame: pd.DataFrame, kind: str) -> list[str]:
         "",
         f"- **How far apart?** Relative distance ||A - B|| / sqrt(||A|| ||B||) over all "
         f"parameters **{rel.ci()}** (untrained {rel.null_ci()}).",
-        f"- **Symmetry**: after the best hidden-unit permutation and sign flips "
+        f"- **Symmetry**: after the best hidden-unit permutation and {symmetry(activation).moves} "
         f"**{signed.ci()}** (untrained, aligned the same way: {signed.null_ci()}); alignment "
         f"removes {share.ci('pct')} of the squared distance (untrained {share.null_ci('pct')}).",
         f"- **Never-seen pixels**: {quote('dead_share').ci('pct')} of the squared raw "

@@ -19,6 +19,7 @@ import pandas as pd
 from twinnets import __version__
 from twinnets.compare.barriers import N_ALPHA
 from twinnets.compare.summary import MIN_UNITS, N_BOOT
+from twinnets.compare.symmetry import COORDINATE_WORDS, symmetry
 from twinnets.report.selection import (
     KIND_PAIRS,
     KIND_WORDS,
@@ -189,9 +190,12 @@ def _far_apart(s: Summary, group: dict, kind: str, nets: pd.DataFrame) -> list[s
     ]
 
 
-def _symmetry(s: Summary, group: dict, kind: str, hidden: list[str]) -> list[str]:
+def _symmetry(
+    s: Summary, group: dict, kind: str, hidden: list[str], activation: str = "sigmoid"
+) -> list[str]:
     if not hidden:
         return []
+    sym = symmetry(activation)
     signed = s.quote(group, kind, "relative_signed")
     share = s.quote(group, kind, "symmetry_share")
     flips = s.quote(group, kind, "flips_signed")
@@ -207,19 +211,23 @@ def _symmetry(s: Summary, group: dict, kind: str, hidden: list[str]) -> list[str
         "unknown": f"against {share.null_ci('pct')} for their untrained initialisations (too "
         "few seeds to compare the two)",
     }[share.compared_to_null()]
+    flipped = (
+        f" {flips.ci(digits=1)} of the {'+'.join(hidden)} hidden units are matched with a sign "
+        f"flip (untrained {flips.null_ci(digits=1)})."
+        if sym.sign_flips
+        else ""
+    )
     return [
         "",
         "## How much of it is symmetry?",
         "",
-        "A hidden unit can be renumbered, and flipped (sigmoid(-z) = 1 - sigmoid(z)), without "
-        "changing the function. Factoring out the best permutation and sign flips (weight matching "
-        f"in tanh coordinates) brings the relative distance to **{signed.ci()}** (the untrained "
-        f"pairs, aligned the same way: {signed.null_ci()}); permutations alone "
+        f"A hidden unit can be renumbered, and {sym.move} ({sym.identity}), without "
+        f"changing the function. Factoring out the best permutation and {sym.moves} "
+        f"({COORDINATE_WORDS[sym.coordinates]}) brings the relative distance to **{signed.ci()}** "
+        f"(the untrained pairs, aligned the same way: {signed.null_ci()}); permutations alone "
         f"{s.quote(group, kind, 'relative_permutation').ci()}; matching units by their activations "
         f"{s.quote(group, kind, 'relative_activation').ci()}. Alignment removes "
-        f"**{share.ci('pct')}** of the squared distance, {verdict}. "
-        f"{flips.ci(digits=1)} of the {'+'.join(hidden)} hidden units are matched with a sign "
-        f"flip (untrained {flips.null_ci(digits=1)}).",
+        f"**{share.ci('pct')}** of the squared distance, {verdict}.{flipped}",
     ]
 
 
@@ -385,7 +393,9 @@ def one_basin(aligned: Quote, endpoints: Quote) -> bool | None:
     return None
 
 
-def _barriers(s: Summary, group: dict, kind: str, methods: pd.Series) -> list[str]:
+def _barriers(
+    s: Summary, group: dict, kind: str, methods: pd.Series, activation: str = "sigmoid"
+) -> list[str]:
     raw = s.quote(group, kind, "barrier_test_error_raw")
     if not raw:
         return []
@@ -420,7 +430,8 @@ def _barriers(s: Summary, group: dict, kind: str, methods: pd.Series) -> list[st
     lines += [
         "",
         f"Under the best alignment of each pair (the lowest test-error barrier among weight "
-        f"matching with and without sign flips and activation matching, chosen on the same test "
+        f"matching with and without {symmetry(activation).moves} and activation matching, chosen "
+        "on the same test "
         f"images, so slightly optimistic; chosen: {used}), the test-error barrier is "
         f"**{aligned.ci('pts')} points** (untrained pairs: {aligned.null_ci('pts')}), and the "
         f"training-cost barrier under the same alignment {cost_aligned.ci()} against the "
@@ -673,11 +684,11 @@ def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.Dat
     lines = [
         *_preamble(s, h, networks),
         *_far_apart(s, group, kind, h.nets),
-        *_symmetry(s, group, kind, h.hidden),
+        *_symmetry(s, group, kind, h.hidden, h.activation),
         *_data_sees(s, group, kind, h.nets, h.lmbda),
         *_inherited(s, group, kind, h.contrast, h.init),
         *_shared(s, group, kind),
-        *_barriers(s, group, kind, h.methods),
+        *_barriers(s, group, kind, h.methods, h.activation),
         *_in_short(s, group, kind, h.contrast),
         *_kinds_table(s, group),
         *_trend_table(s, h.model, kind),
@@ -709,6 +720,12 @@ class _Headline:
     @property
     def hidden(self) -> list[str]:
         return self.sizes.split("-")[1:-1]
+
+    @property
+    def activation(self) -> str:
+        """The hidden units' activation (tables from before it was recorded: sigmoid)."""
+        nets = self.nets
+        return str(nets["activation"].iloc[0]) if "activation" in nets and len(nets) else "sigmoid"
 
     @property
     def init(self) -> str:

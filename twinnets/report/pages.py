@@ -102,7 +102,7 @@ _SUMMARY_INTRO = (
     "statistic for the pairs' own untrained initialisations. Relative distance is "
     "||A - B|| / sqrt(||A|| ||B||) over all parameters (sqrt 2 = 1.414 for two independent "
     "random vectors); <em>aligned</em> after factoring out hidden-unit permutations and "
-    "sign flips. Shares are ratios of sums over the kind's pairs. Barriers are the rise "
+    "sign flips (positive rescaling for ReLU networks). Shares are ratios of sums over the kind's pairs. Barriers are the rise "
     "of test error above the straight line between the two networks, in percentage "
     "points. Every statistic, with its interval, null and independence baseline, is in "
     "<code>summary.csv</code>.</p>\n"

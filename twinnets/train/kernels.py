@@ -22,10 +22,24 @@ Summation order (``ARITHMETIC_VERSION`` names it; change it and bump the version
   sigmoid and softmax are evaluated in float64 from the float32 z and rounded to
   float32 once; every other operation is float32. A layer's sigmoids go through
   ``sigmoid_rows``, the same operations without branches in the common case so that
-  they vectorise across units (tested bitwise against ``sigmoid_``).
+  they vectorise across units (tested bitwise against ``sigmoid_``). The output layer
+  of an MLP is always a sigmoid; its hidden layers are sigmoid, tanh or ReLU
+  (``ACTIVATION_CODES``, the ``act`` argument):
+* tanh, fdlibm's ``s_tanh.c`` on this module's own ``expm1_`` (fdlibm's ``s_expm1.c``,
+  plain + * /, within 1 ulp of glibc's expm1): ``z`` itself for |z| < 2**-55; for
+  |z| < 1, ``t = expm1_(-2|z|)`` and ``-t / (t + 2)``; for 1 <= |z| < 22,
+  ``t = expm1_(2|z|)`` and ``1 - 2 / (t + 2)``; 1 beyond; then the sign of z. No step
+  subtracts nearly equal numbers (expm1 instead of exp(x) - 1), so small |z| keep full
+  relative precision; within 3 ulp of glibc's tanh, odd bit for bit (tested). float32
+  networks: in float64 from the float32 z, rounded once, as the sigmoid.
+* ReLU: ``z`` if z > 0, else 0 (+0, also for z = -0; NaN stays NaN so that divergence
+  shows), in the network's dtype: exact, no rounding at all.
 * output error: ``delta = a - y``; quadratic cost with sigmoid outputs:
   ``delta = delta * (a * (1 - a))``. Back through layer l:
-  ``delta'_k = (((0 + delta_1 w[1,k]) + delta_2 w[2,k]) + ...) * (a_k * (1 - a_k))``.
+  ``delta'_k = (((0 + delta_1 w[1,k]) + delta_2 w[2,k]) + ...) * f'_k``, the
+  derivative from the unit's output a_k: sigmoid ``a_k * (1 - a_k)``, tanh
+  ``1 - a_k * a_k``; ReLU passes the sum unchanged where a_k > 0 and gives 0 where
+  a_k = 0 (so the derivative at exactly z = 0 is 0).
 * gradients: each sample's ``delta_j * a_k`` (and ``delta_j``) is added to a zeroed
   accumulator in the mini-batch's order.
 * update, once per mini-batch, with ``step = eta / m`` and ``decay = 1 - eta lmbda / n``
@@ -72,6 +86,8 @@ ARITHMETIC_VERSION = "sparse-1"
 LEGACY_ARITHMETIC_VERSION = "dense-1"
 
 MODEL_CODES = {"mlp": 0, "softmax": 1, "linear": 2}
+#: The hidden layers' activation (``network.ACTIVATIONS``), as the kernels take it.
+ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1, "relu": 2}
 
 # fdlibm's e_exp.c constants (Sun Microsystems, 1993): Cody-Waite reduction and a
 # rational approximation of exp(r) on |r| <= ln2/2, accurate to < 1 ulp.
@@ -129,6 +145,125 @@ def exp_(x: float) -> float:
     return (y * _POW2[k + 1000 + 1022]) * _POW2[-1000 + 1022]
 
 
+# fdlibm's s_expm1.c constants (Sun Microsystems, 1993): a rational approximation of
+# expm1 on |r| <= ln2/2, scaled coefficients Q1..Q5, accurate to < 1 ulp.
+_Q1 = -3.33333333333331316428e-02
+_Q2 = 1.58730158725481460165e-03
+_Q3 = -7.93650757867487942473e-05
+_Q4 = 4.00821782732936239552e-06
+_Q5 = -2.01099218183624371326e-07
+# fdlibm's thresholds compare the high 32 bits of |x|; these are the same tests on |x|
+_EXPM1_HUGE = 38.81622314453125  # high word 0x4043687a: |x| >= 56 ln2
+_EXPM1_BIG = 709.7822265625  # 0x40862e42
+_HALF_LN2_UP = 0.3465735912322998  # 0x3fd62e43: |x| > ln2 / 2
+_THREE_HALF_LN2 = 1.0397205352783203  # 0x3ff0a2b2: |x| < 1.5 ln2
+_TWO_M54 = 5.551115123125783e-17  # 0x3c900000: 2**-54
+_TWO_M55 = 2.7755575615628914e-17  # 0x3c800000: 2**-55
+
+
+@njit(**_JIT)
+def _times_pow2(y: float, k: int) -> float:
+    """``y * 2**k`` by exact powers of two, for a normal result (one rounding, as ldexp)."""
+    if k > 1023:
+        return (y * 2.0) * _POW2[k - 1 + 1022]
+    return y * _POW2[k + 1022]
+
+
+@njit(**_JIT)
+def expm1_(x: float) -> float:
+    """exp(x) - 1 in float64 with plain + * / only, accurate near 0 (no cancellation).
+
+    fdlibm's ``s_expm1.c`` step for step: x = k ln2 + r with a correction term c for the
+    rounding of r, expm1(r) from a degree-5 rational approximation, then rescaled by 2**k
+    (exact powers of two instead of editing the exponent bits); < 1 ulp.
+    """
+    if x != x:
+        return x
+    a = abs(x)
+    if a >= _EXPM1_HUGE:
+        if x < 0.0:
+            return -1.0
+        if a >= _EXPM1_BIG and x > _EXP_MAX:
+            return math.inf
+    c = 0.0
+    if a >= _HALF_LN2_UP:
+        if a < _THREE_HALF_LN2:
+            if x >= 0.0:
+                hi = x - _LN2_HI
+                lo = _LN2_LO
+                k = 1
+            else:
+                hi = x + _LN2_HI
+                lo = -_LN2_LO
+                k = -1
+        else:
+            k = int(_INV_LN2 * x + (0.5 if x >= 0.0 else -0.5))
+            t = float(k)
+            hi = x - t * _LN2_HI
+            lo = t * _LN2_LO
+        x = hi - lo
+        c = (hi - x) - lo
+    elif a < _TWO_M54:
+        return x
+    else:
+        k = 0
+    hfx = 0.5 * x
+    hxs = x * hfx
+    r1 = 1.0 + hxs * (_Q1 + hxs * (_Q2 + hxs * (_Q3 + hxs * (_Q4 + hxs * _Q5))))
+    t = 3.0 - r1 * hfx
+    e = hxs * ((r1 - t) / (6.0 - x * t))
+    if k == 0:
+        return x - (x * e - hxs)
+    e = x * (e - c) - c
+    e = e - hxs
+    if k == -1:
+        return 0.5 * (x - e) - 0.5
+    if k == 1:
+        if x < -0.25:
+            return -2.0 * (e - (x + 0.5))
+        return 1.0 + 2.0 * (x - e)
+    if k <= -2 or k > 56:
+        return _times_pow2(1.0 - (e - x), k) - 1.0
+    if k < 20:
+        return _times_pow2((1.0 - _POW2[-k + 1022]) - (e - x), k)  # 1 - 2**-k is exact
+    return _times_pow2((x - (e + _POW2[-k + 1022])) + 1.0, k)
+
+
+@njit(**_JIT)
+def tanh_(z: float) -> float:
+    """tanh in float64 from ``expm1_``: fdlibm's ``s_tanh.c``, < 3 ulp, odd, no cancellation.
+
+    ``z`` for |z| < 2**-55; ``t = expm1_(-2|z|)``, ``-t / (t + 2)`` for |z| < 1;
+    ``t = expm1_(2|z|)``, ``1 - 2 / (t + 2)`` for 1 <= |z| < 22; 1 beyond; the sign of z.
+    """
+    if z != z:
+        return z
+    a = abs(z)
+    if a < _TWO_M55:
+        return z
+    if a < 1.0:
+        t = expm1_(-2.0 * a)
+        y = -t / (t + 2.0)
+    elif a < 22.0:
+        t = expm1_(2.0 * a)
+        y = 1.0 - 2.0 / (t + 2.0)
+    else:
+        y = 1.0
+    return y if z >= 0.0 else -y
+
+
+@njit(**_JIT)
+def hidden_(act: int, v) -> float:
+    """A hidden unit's output from its weighted input ``v`` (the network's dtype), as a
+    float64: sigmoid_ (act 0) or tanh_ (1) of float(v), or ReLU (2): v if v > 0 (and
+    NaN, so that divergence shows), else 0; exact, so it loses nothing when stored."""
+    if act == 0:
+        return sigmoid_(float(v))
+    if act == 1:
+        return tanh_(float(v))
+    return 0.0 if v <= 0.0 else float(v)
+
+
 @njit(**_JIT)
 def sigmoid_(z: float) -> float:
     """1 / (1 + exp(-z)) in float64, written so that no step overflows."""
@@ -167,6 +302,17 @@ def sigmoid_rows(src, out, o0, n):
 
 
 @njit(**_JIT)
+def hidden_rows(act, src, out, o0, n):
+    """``out[o0 + j] = hidden_(act, src[j])`` for j < n: a hidden layer's outputs, the
+    sigmoid's through the vectorised ``sigmoid_rows`` (the same bits)."""
+    if act == 0:
+        sigmoid_rows(src, out, o0, n)
+    else:
+        for j in range(n):
+            out[o0 + j] = hidden_(act, src[j])
+
+
+@njit(**_JIT)
 def exp_array(x: np.ndarray, out: np.ndarray) -> None:
     """``exp_`` elementwise (for tests against libm)."""
     for i in range(x.shape[0]):
@@ -174,11 +320,28 @@ def exp_array(x: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(**_JIT)
-def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, aoff, z, zout, one):
+def expm1_array(x: np.ndarray, out: np.ndarray) -> None:
+    """``expm1_`` elementwise (for tests against libm)."""
+    for i in range(x.shape[0]):
+        out[i] = expm1_(x[i])
+
+
+@njit(**_JIT)
+def hidden_array(act: int, x: np.ndarray, out: np.ndarray) -> None:
+    """``hidden_`` elementwise (for tests)."""
+    for i in range(x.shape[0]):
+        out[i] = hidden_(act, x[i])
+
+
+@njit(**_JIT)
+def _forward(
+    theta, sizes, woff, boff, indptr, indices, values, table, i, acts, aoff, z, zout, one, act
+):
     """Layer outputs of image ``i`` into ``acts`` (hidden layers) and ``zout`` (logits).
 
     ``z`` is a scratch vector at least as wide as the widest layer; ``one`` is 1 in the
-    network's dtype (a float literal would promote float32 arithmetic to float64).
+    network's dtype (a float literal would promote float32 arithmetic to float64); ``act``
+    the hidden layers' activation (``ACTIVATION_CODES``).
     """
     n_layers = sizes.shape[0] - 1
     n1 = sizes[1]
@@ -315,7 +478,7 @@ def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, 
         return
     for j in range(n1):
         z[j] = z[j] + theta[b0 + j]
-    sigmoid_rows(z, acts, aoff[0], n1)
+    hidden_rows(act, z, acts, aoff[0], n1)
     for layer in range(1, n_layers):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
@@ -334,7 +497,7 @@ def _forward(theta, sizes, woff, boff, indptr, indices, values, table, i, acts, 
             if last:
                 zout[j] = z[j] + theta[b + j]
             else:
-                acts[aoff[layer] + j] = sigmoid_(float(z[j] + theta[b + j]))
+                acts[aoff[layer] + j] = hidden_(act, z[j] + theta[b + j])
 
 
 @njit(**_JIT)
@@ -359,7 +522,7 @@ def _output(model, zout, out, n_out, e64):
 
 
 @njit(**_JIT)
-def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, one):
+def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, one, act):
     """The last layer's weighted inputs for every image of a sparse set, into ``out``."""
     n = indptr.shape[0] - 1
     width = max(sizes[1:].max(), (boff[0] - woff[0]) // sizes[0])
@@ -367,7 +530,21 @@ def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, 
     acts = np.zeros(max(aoff[-1], 1), theta.dtype)
     for i in range(n):
         _forward(
-            theta, sizes, woff, boff, indptr, indices, values, table, i, acts, aoff, z, out[i], one
+            theta,
+            sizes,
+            woff,
+            boff,
+            indptr,
+            indices,
+            values,
+            table,
+            i,
+            acts,
+            aoff,
+            z,
+            out[i],
+            one,
+            act,
         )
 
 
@@ -388,6 +565,7 @@ def sgd_epoch(
     steps,
     decays,
     model,
+    act,
     sigmoid_delta,
     decay_biases,
     one,
@@ -395,7 +573,8 @@ def sgd_epoch(
     """One epoch of mini-batch SGD over ``order``, updating ``theta`` in place.
 
     ``steps[b]`` and ``decays[b]`` are mini-batch b's eta/m and 1 - eta lmbda / n in the
-    network's dtype (``decays`` empty when lmbda is 0).
+    network's dtype (``decays`` empty when lmbda is 0); ``act`` the hidden layers'
+    activation (``ACTIVATION_CODES``).
     """
     n_layers = sizes.shape[0] - 1
     n_in0 = sizes[0]
@@ -445,6 +624,7 @@ def sgd_epoch(
                 z,
                 zout,
                 one,
+                act,
             )
             _output(model, zout, out, n_out, e64)
             label = labels[i]
@@ -474,9 +654,20 @@ def sgd_epoch(
                     row = w + j * n_in
                     for k in range(n_in):
                         prev[k] = prev[k] + dj * theta[row + k]
-                for k in range(n_in):
-                    a = acts[src + k]
-                    delta[k] = prev[k] * (a * (one - a))
+                # the activation's derivative from its output a (one loop per activation,
+                # so that each vectorises): sigmoid a (1 - a), tanh 1 - a a, ReLU (a > 0)
+                if act == 0:
+                    for k in range(n_in):
+                        a = acts[src + k]
+                        delta[k] = prev[k] * (a * (one - a))
+                elif act == 1:
+                    for k in range(n_in):
+                        a = acts[src + k]
+                        delta[k] = prev[k] * (one - a * a)
+                else:
+                    zero = one - one
+                    for k in range(n_in):
+                        delta[k] = zero if acts[src + k] <= zero else prev[k]
             # first layer: only the image's non-zero pixels
             b0 = boff[0]
             for j in range(n1):

@@ -1,6 +1,7 @@
 """Nielsen's network (``network.py``, with ``network2.py``'s options): the model's home.
 
-The arithmetic follows the book exactly: sigmoid in every layer, mini-batch SGD
+The arithmetic follows the book exactly: sigmoid in every layer (or tanh or ReLU in the
+hidden layers, ``TrainConfig.activation``; the output layer stays a sigmoid), mini-batch SGD
 with ``w <- (1 - eta*lmbda/n) w - (eta/m) * sum of dC/dw`` and N(0, 1) init. The
 trainer runs it sample by sample in compiled kernels over each image's non-zero
 pixels (``twinnets.train.kernels``, which fixes every operation's order, so the bits are
@@ -42,6 +43,8 @@ from twinnets.train import kernels
 from twinnets.train.kernels import ARITHMETIC_VERSION
 
 MODELS = ("mlp", "softmax", "linear")
+#: The hidden layers' activation of an MLP (the output layer is a sigmoid whatever it is).
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
 COSTS = ("quadratic", "cross-entropy")
 INITS = ("nielsen", "scaled")
 DTYPES = ("float64", "float32")
@@ -72,6 +75,7 @@ class TrainConfig:
     dtype: str = "float64"
     n_train: int = 50_000
     model: str = "mlp"
+    activation: str = "sigmoid"
     l2: str = "weights"
     schedule: str = "constant"
     tau: float = 1000.0
@@ -108,6 +112,14 @@ class TrainConfig:
                 problems.append(
                     f"a {self.model} model's cost is {CONVEX_COSTS[self.model]}, got {self.cost!r}"
                 )
+        if self.activation not in ACTIVATIONS:
+            problems.append(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        elif self.activation != "sigmoid" and (self.model != "mlp" or len(self.sizes) < 3):
+            what = f"a {self.model} model" if self.model != "mlp" else f"sizes {self.sizes}"
+            problems.append(
+                f"{what} has no hidden layer, so activation {self.activation!r} would change "
+                "nothing: leave activation at 'sigmoid' (it names the hidden layers' activation)"
+            )
         if self.l2 not in L2_TARGETS:
             problems.append(f"l2 must be one of {L2_TARGETS}, got {self.l2!r}")
         if self.schedule not in SCHEDULES:
@@ -207,9 +219,12 @@ def output_activation(z: np.ndarray, model: str = "mlp") -> np.ndarray:
     return z
 
 
-def feedforward(params: Params, x: np.ndarray, model: str = "mlp") -> np.ndarray:
-    """Output activations for a batch of inputs ``x`` of shape (n, n_in)."""
-    return output_activation(output_logits(params, x), model)
+def feedforward(
+    params: Params, x: np.ndarray, model: str = "mlp", activation: str = "sigmoid"
+) -> np.ndarray:
+    """Output activations for a batch of inputs ``x`` of shape (n, n_in); ``activation`` is
+    the hidden layers' (the network's ``TrainConfig.activation``)."""
+    return output_activation(output_logits(params, x, activation), model)
 
 
 def normalise_outputs(a: np.ndarray) -> np.ndarray:
@@ -223,32 +238,51 @@ def normalise_outputs(a: np.ndarray) -> np.ndarray:
     return np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[-1]), where=total > 0)
 
 
-def output_probabilities(params: Params, x: np.ndarray, model: str = "mlp") -> np.ndarray:
+def output_probabilities(
+    params: Params, x: np.ndarray, model: str = "mlp", activation: str = "sigmoid"
+) -> np.ndarray:
     """Outputs scaled to sum to 1 per sample, so any two models' functions compare.
 
     Sigmoid outputs are normalised, softmax outputs already sum to 1, and the linear
     model's outputs are clipped at 0 first (uniform where all are <= 0).
     """
-    a = feedforward(params, x, model)
+    a = feedforward(params, x, model, activation)
     if model == "linear":
         a = np.clip(a, 0.0, None)
     return normalise_outputs(a)
 
 
-def hidden_activations(params: Params, x: np.ndarray) -> list[np.ndarray]:
-    """Every hidden layer's sigmoid outputs for inputs ``x`` (n, n_in): the dense forward
-    pass that ``output_logits`` continues, so representations and outputs agree bitwise."""
+def hidden_activation(z: np.ndarray, activation: str = "sigmoid") -> np.ndarray:
+    """A hidden layer's outputs from its weighted inputs ``z``, in ``z``'s dtype (NumPy's
+    functions: the dense analysis, not the trainer's own arithmetic)."""
+    if activation == "sigmoid":
+        return expit(z)
+    if activation == "tanh":
+        return np.tanh(z)
+    if activation == "relu":
+        return np.maximum(z, z.dtype.type(0))
+    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+
+def hidden_activations(
+    params: Params, x: np.ndarray, activation: str = "sigmoid"
+) -> list[np.ndarray]:
+    """Every hidden layer's outputs for inputs ``x`` (n, n_in): the dense forward pass that
+    ``output_logits`` continues, so representations and outputs agree bitwise.
+
+    ``activation`` is the network's (``TrainConfig.activation``; read it from the dump).
+    """
     acts = []
     a = x
     for w, b in zip(params.weights[:-1], params.biases[:-1], strict=True):
-        a = expit(a @ w.T + b)
+        a = hidden_activation(a @ w.T + b, activation)
         acts.append(a)
     return acts
 
 
-def output_logits(params: Params, x: np.ndarray) -> np.ndarray:
+def output_logits(params: Params, x: np.ndarray, activation: str = "sigmoid") -> np.ndarray:
     """The last layer's weighted inputs z, from which costs are computed stably."""
-    hidden = hidden_activations(params, x)
+    hidden = hidden_activations(params, x, activation)
     a = hidden[-1] if hidden else x
     return a @ params.weights[-1].T + params.biases[-1]
 
@@ -269,7 +303,9 @@ def data_cost(
     return float(np.mean(per_sample))
 
 
-def split_logits(params: Params, split: Split, chunk: int = 2_000) -> np.ndarray:
+def split_logits(
+    params: Params, split: Split, chunk: int = 2_000, activation: str = "sigmoid"
+) -> np.ndarray:
     """``output_logits`` over a whole split, converting pixels a chunk at a time.
 
     One small buffer is reused for every chunk: allocating fresh float arrays (page
@@ -282,7 +318,7 @@ def split_logits(params: Params, split: Split, chunk: int = 2_000) -> np.ndarray
     for start in range(0, n, chunk):
         rows = split.pixels[start : start + chunk]
         x = np.divide(rows, 255.0, out=buffer[: len(rows)], dtype=dtype)
-        logits.append(output_logits(params, x))
+        logits.append(output_logits(params, x, activation))
     return np.concatenate(logits)
 
 
@@ -401,9 +437,10 @@ def pixel_table(dtype: str | np.dtype) -> np.ndarray:
 
 
 def sparse_logits(
-    theta: np.ndarray, layout: KernelLayout, images: SparseImages, n_out: int
+    theta: np.ndarray, layout: KernelLayout, images: SparseImages, n_out: int, activation: str
 ) -> np.ndarray:
-    """Output logits of every image, by the kernels' sparse forward pass (no BLAS)."""
+    """Output logits of every image, by the kernels' sparse forward pass (no BLAS), with
+    ``activation`` in the hidden layers."""
     dtype = theta.dtype
     out = np.empty((len(images), n_out), dtype)
     kernels.logits(
@@ -418,6 +455,7 @@ def sparse_logits(
         pixel_table(dtype),
         out,
         dtype.type(1),
+        kernels.ACTIVATION_CODES[activation],
     )
     return out
 
@@ -464,6 +502,7 @@ def sgd_epoch_flat(
         steps,
         decays,
         kernels.MODEL_CODES[config.model],
+        kernels.ACTIVATION_CODES[config.activation],
         config.model == "mlp" and config.cost == "quadratic",
         config.l2 == "all",
         dtype.type(1),
@@ -525,14 +564,20 @@ def evaluate_flat(
     theta: np.ndarray, layout: KernelLayout, sets: EvalSets, config: TrainConfig
 ) -> tuple[float, float, float]:
     """(training cost, validation accuracy, test accuracy), from the sparse forward pass."""
-    n_out = config.sizes[-1]
+    n_out, activation = config.sizes[-1], config.activation
     params = layout.unpack(theta)
     return (
         total_cost(
-            params, sparse_logits(theta, layout, sets.train, n_out), sets.train_labels, config
+            params,
+            sparse_logits(theta, layout, sets.train, n_out, activation),
+            sets.train_labels,
+            config,
         ),
-        accuracy(sparse_logits(theta, layout, sets.validation, n_out), sets.validation_labels),
-        accuracy(sparse_logits(theta, layout, sets.test, n_out), sets.test_labels),
+        accuracy(
+            sparse_logits(theta, layout, sets.validation, n_out, activation),
+            sets.validation_labels,
+        ),
+        accuracy(sparse_logits(theta, layout, sets.test, n_out, activation), sets.test_labels),
     )
 
 

@@ -21,6 +21,7 @@ from twinnets.compare.alignment import Transform, align
 from twinnets.compare.distances import relative_distance
 from twinnets.compare.groups import dead_pixels
 from twinnets.compare.similarity import cross_correlation
+from twinnets.compare.symmetry import shared_activation, symmetry
 from twinnets.data.mnist import load_mnist
 from twinnets.report.figures.pair import Dumps, Pair, choose_pair, read_pair
 from twinnets.report.figures.style import DIVERGING, MASKED, Out, new_figure, save, style
@@ -33,7 +34,8 @@ Panel = tuple[str, np.ndarray, list[str], str]
 
 @dataclasses.dataclass(frozen=True)
 class AlignedPair:
-    """A and B in float64, and B with its hidden units matched to A's (signed matching)."""
+    """A and B in float64, and B with its hidden units matched to A's (the whole symmetry
+    group of their activation: weight matching with sign flips, or rescaling for ReLU)."""
 
     pair: Pair
     n_train: int
@@ -41,15 +43,17 @@ class AlignedPair:
     b: Params
     b_aligned: Params
     transform: Transform  # of the first hidden layer
+    activation: str = "sigmoid"
 
 
 def aligned_pair(pairs: Table, networks: Table, weights: Dumps) -> AlignedPair:
     """The chosen A and B (:func:`~twinnets.report.figures.pair.choose_pair`), aligned."""
     pair = choose_pair(pairs, networks)
     dump_a, dump_b = read_pair(weights, pair)
+    activation = shared_activation({str(d.path): d.config.activation for d in (dump_a, dump_b)})
     a, b = dump_a.params.astype(np.float64), dump_b.params.astype(np.float64)
-    b_aligned, transforms = align(a, b, "signed")
-    return AlignedPair(pair, dump_a.config.n_train, a, b, b_aligned, transforms[0])
+    b_aligned, transforms = align(a, b, "signed", activation=activation)
+    return AlignedPair(pair, dump_a.config.n_train, a, b, b_aligned, transforms[0], activation)
 
 
 # --------------------------------------------------------------------------- 1. question
@@ -90,7 +94,9 @@ def question(pairs: Table, networks: Table, weights: Dumps, out: Out, rows: int 
 def _question_column(ab: AlignedPair, n: int, aligned: bool) -> tuple[str, list[Panel]]:
     """A column of figure 1: its heading and panels A, B (raw or aligned) and A - B."""
     if aligned:
-        title = "aligned: B's hidden units renumbered and sign-flipped to match A"
+        title = (
+            f"aligned: B's hidden units renumbered and {symmetry(ab.activation).done} to match A"
+        )
         other, units, signs = ab.b_aligned, ab.transform.perm[:n], ab.transform.sign[:n]
     else:
         title = "raw: B as trained"
@@ -180,7 +186,8 @@ def _unit_correlations(
     and of their weights over the ``live`` (trained) pixels."""
     r_out = np.diag(
         cross_correlation(
-            hidden_activations(ab.a, images)[0], hidden_activations(ab.b_aligned, images)[0]
+            hidden_activations(ab.a, images, ab.activation)[0],
+            hidden_activations(ab.b_aligned, images, ab.activation)[0],
         )
     )
     w_a, w_b = ab.a.weights[0][:, live], ab.b_aligned.weights[0][:, live]

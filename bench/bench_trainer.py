@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     onehot = np.eye(10, dtype=config.dtype)[labels]
     ref_data = reference_training_data(pixels, labels, 10)
     init = init_params(config)
-    order = epoch_order(config.order_seed, EPOCH, config.n_train)
+    order = epoch_order(config, EPOCH)
     layout = KernelLayout.of(config.sizes)
     sets = EvalSets.of(data, config.n_train)
     block = [dataclasses.replace(config, init_seed=k, order_seed=k) for k in range(8)]
@@ -358,8 +358,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def dense(evaluate: bool, k: int = 1) -> tuple[float, Params]:
         starts = [init] if k == 1 else [init_params(c) for c in block[:k]]
-        orders = np.stack([order] if k == 1 else [epoch_order(c.order_seed, EPOCH, c.n_train)
-                                                  for c in block[:k]])  # fmt: skip
+        orders = np.stack([order] if k == 1 else [epoch_order(c, EPOCH) for c in block[:k]])
         stacked = stack(starts)
         started = time.perf_counter()
         dense_sgd_epoch_stacked(stacked, pixels, onehot, orders, config)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from twinnets.dumps.checkpoints import format_epoch, train_checkpoints
+from twinnets.dumps.checkpoints import format_epoch, seeds_label, train_checkpoints
 from twinnets.pipeline.jobs import job
 from twinnets.train.network import TrainConfig
 
@@ -16,9 +16,5 @@ with job(sm):
         outs=list(sm.output),
         resume=list(sm.input.resume) or None,
         threads=sm.threads,
-        on_epoch=lambda k, m: print(
-            f"init_seed={configs[k].init_seed} order_seed={configs[k].order_seed}  "
-            f"{format_epoch(m)}",
-            flush=True,
-        ),
+        on_epoch=lambda k, m: print(f"{seeds_label(configs[k])}  {format_epoch(m)}", flush=True),
     )

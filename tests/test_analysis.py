@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twinnets.cli import main
 from twinnets.compare.alignment import apply_transforms, random_transforms
-from twinnets.compare.groups import analyze_group
+from twinnets.compare.groups import analyze_group, pair_kind
 from twinnets.compare.summary import summarise
 from twinnets.data.mnist import FILES, load_mnist
-from twinnets.dumps.storage import write_dump
+from twinnets.dumps.storage import Dump, write_dump
 from twinnets.report.answer import answer_markdown
 from twinnets.train.network import TrainConfig, TrainedNetwork, train
 
@@ -323,3 +325,105 @@ def test_compare_refuses_different_sizes(group, mnist_workdir, tmp_path, capsys)
     code = main(["compare", str(group["paths"][0]), str(other), "--mnist", str(mnist_workdir)])
     assert code == 2
     assert "same sizes" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- forked children
+
+
+def _kind(a: tuple, b: tuple) -> str:
+    """The kind of two networks given as (init seed, order seed[, fork epoch, fork seed])."""
+
+    def dump(seeds: tuple) -> Dump:
+        fork = dict(zip(("fork_epoch", "fork_seed"), seeds[2:], strict=False))
+        config = TrainConfig(init_seed=seeds[0], order_seed=seeds[1], **fork)
+        return Dump(Path("x.parquet"), TrainedNetwork(config, None), {})
+
+    return pair_kind(dump(a), dump(b))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kind"),
+    [
+        ((0, 0, 1, 0), (0, 0, 1, 1), "siblings"),  # one parent, two fork seeds
+        ((0, 0, 1, 0), (0, 0, 1, 0), "identical_seeds"),
+        ((0, 0, 1, 0), (0, 1, 1, 1), "same_init"),  # order differs in every epoch
+        ((0, 0, 1, 0), (1, 0, 1, 0), "same_order"),  # order shared in every epoch
+        ((0, 0, 1, 0), (1, 1, 1, 1), "both_differ"),
+        ((0, 0, 1, 0), (1, 0, 1, 1), "same_order_until_fork"),
+        ((0, 0, 1, 0), (1, 1, 1, 0), "same_order_after_fork"),
+        ((0, 0, 1, 0), (0, 1, 1, 0), "same_init_same_order_after_fork"),
+        # forked at 0, children of the init: the order seed plays no part
+        ((0, 0, 0, 0), (0, 1, 0, 1), "siblings"),
+        ((0, 0, 0, 0), (0, 1, 0, 0), "identical_seeds"),
+        ((0, 0, 0, 0), (1, 1, 0, 0), "same_order"),
+        ((0, 0, 0, 0), (1, 0, 0, 1), "both_differ"),
+        # a parent and its child (twinnets compare): the parent is its own child
+        ((0, 0), (0, 0, 1, 1), "siblings"),
+        ((0, 0), (0, 0, 1, 0), "identical_seeds"),
+        ((0, 0), (1, 0, 1, 1), "same_order_until_fork"),
+        ((0, 0, 1, 0), (0, 0, 2, 0), "different_fork_epochs"),
+        # networks that are not children keep their kinds
+        ((0, 0), (0, 1), "same_init"),
+        ((0, 0), (1, 0), "same_order"),
+        ((0, 0), (1, 1), "both_differ"),
+    ],
+)
+def test_pair_kinds_of_forked_children(a, b, kind):
+    assert _kind(a, b) == kind and _kind(b, a) == kind
+
+
+@pytest.fixture(scope="module")
+def children(group, mnist_workdir):
+    """The children of two of the group's networks, forked at epoch 1 with fork seeds 0 and 1."""
+    paths = []
+    for init_seed in (0, 1):
+        for fork_seed in (0, 1):
+            config = TrainConfig(n_train=N_TRAIN, epochs=2, init_seed=init_seed, order_seed=0,
+                                 fork_epoch=1, fork_seed=fork_seed)  # fmt: skip
+            path = group["root"] / f"{init_seed}-0-fork1-{fork_seed}-2.parquet"
+            write_dump(path, train(config, group["data"]), FILES)
+            paths.append(path)
+    return analyze_group(paths, mnist_workdir, barrier_pairs=2)
+
+
+def test_a_group_of_children_names_its_siblings_and_its_fork(children):
+    pairs, networks = children.pairs, children.networks
+    # parents (0, 0) and (1, 0) share their order seed: their children share the order
+    # before the fork, and after it where their fork seeds agree
+    assert sorted(pairs.pair_kind) == [
+        "same_order", "same_order", "same_order_until_fork", "same_order_until_fork",
+        "siblings", "siblings",
+    ]  # fmt: skip
+    assert (pairs.fork_epoch == 1).all() and (networks.fork_epoch == 1).all()
+    siblings = pairs[pairs.pair_kind == "siblings"]
+    assert (siblings.a_init_seed == siblings.b_init_seed).all()
+    assert (siblings.a_fork_seed != siblings.b_fork_seed).all()
+    assert (siblings.null_distance_all == 0).all()  # one init
+    assert (siblings.distance_all > 0).all()
+    # after one shared epoch, siblings are far closer than children of different inits
+    cousins = pairs[pairs.pair_kind != "siblings"]
+    assert siblings.relative_all.max() < cousins.relative_all.min()
+    assert sorted(networks.fork_seed) == [0, 0, 1, 1]
+    assert set(children.curves.pair_kind) <= set(pairs.pair_kind)
+
+
+def test_children_are_summarised_apart_and_the_answer_keeps_its_prose(analysis, children):
+    pairs = pd.concat([analysis.pairs, children.pairs], ignore_index=True)
+    networks = pd.concat([analysis.networks, children.networks], ignore_index=True)
+    summary = summarise(pairs, networks, n_boot=200)
+    rel = summary[summary.statistic == "relative_all"].set_index(["fork_epoch", "pair_kind"])
+    expected = children.pairs[children.pairs.pair_kind == "siblings"].relative_all.mean()
+    assert rel.loc[(1.0, "siblings"), "value"] == pytest.approx(expected)
+    assert rel.loc[(1.0, "siblings"), "n_fork_seeds"] == 2
+    parents = analysis.pairs[analysis.pairs.pair_kind == "same_init"].relative_all.mean()
+    parent_rows = summary[summary.fork_epoch.isna()].drop(columns=["fork_epoch", "n_fork_seeds"])
+    alone = summarise(analysis.pairs, analysis.networks, n_boot=200)
+    # the parents' rows are those of a run without forks
+    pd.testing.assert_frame_equal(parent_rows.reset_index(drop=True), alone, check_dtype=False)
+    assert rel.loc[(np.nan, "same_init"), "value"] == pytest.approx(parents)
+
+    text = answer_markdown(summary, networks, pairs)
+    without = answer_markdown(alone, analysis.networks, analysis.pairs)
+    prose, twins = text.split("\n## Forked twins\n")
+    assert prose == without  # the prose speaks of the parents, as before
+    assert "sibling pairs" in twins and f"| `mlp` | 3.00 | 2 | 1 | 2 | 2 | {expected:.3f}" in twins

@@ -168,3 +168,28 @@ def test_the_symmetry_section_names_the_activations_group(activation, says, neve
     assert says in section and never not in section
     if activation == "relu":
         assert "best permutation and positive rescaling (weight matching in the canonical" in text
+
+
+def test_forked_children_get_a_table_of_their_own_and_leave_the_prose_alone():
+    summary, networks, pairs = tables(symmetry=0.23, symmetry_null=0.075, barrier_aligned=0.02)
+    plain = answer_markdown(summary, networks, pairs)
+    fork = {**CELL, "fork_epoch": 2}
+    stats = {"relative_all": (0.5, 0.0), "relative_signed": (0.5, 0.0), "agreement": (0.97, 1.0),
+             "barrier_test_error_raw": (0.001, 0.0), "barrier_test_error_aligned": (0.001, 0.0),
+             "endpoint_test_error_raw": (0.05, 0.9)}  # fmt: skip
+    rows = [
+        {**_row(fork, kind, name, value, half=0.001, null=null), "n_fork_seeds": 3}
+        for kind in ("siblings", "both_differ", "same_init")  # the children's other kinds too
+        for name, (value, null) in stats.items()
+    ]
+    children = networks[networks.model == "mlp"].assign(fork_epoch=2, fork_seed=0)
+    text = answer_markdown(
+        pd.concat([summary, pd.DataFrame(rows)], ignore_index=True),
+        pd.concat([networks, children], ignore_index=True),
+        pd.concat([pairs, pairs.assign(fork_epoch=2, pair_kind="siblings")], ignore_index=True),
+    )
+    prose, twins = text.split("\n## Forked twins\n")
+    assert prose == plain  # not a number of the children in the prose
+    assert "This run also forked 9 children" in twins
+    assert "| `mlp` | 3.00 | 30 | 2 | 18 | 3 | 0.500 [0.499, 0.501] |" in twins
+    assert twins.rstrip().endswith("| one basin |")  # at most 0.2 points: below 10% of 5%

@@ -77,6 +77,34 @@ def test_resume_continues_and_refuses_other_settings(tmp_path, capsys, common):
     assert not bad.exists()
 
 
+def test_a_child_resumes_its_parents_dump_at_the_fork(tmp_path, capsys, common):
+    parent, child, straight = (tmp_path / f"{n}.parquet" for n in ("parent1", "child", "straight"))
+    fork = ["--fork-epoch", "1", "--fork-seed", "3"]
+    assert run(capsys, *common, "--epochs", "1", "--out", str(parent))[0] == 0
+    code, err = run(capsys, *common, "--epochs", "2", *fork, "--resume", str(parent),
+                    "--out", str(child))  # fmt: skip
+    assert code == 0 and err.count("epoch ") == 1  # only the epoch past the fork
+    assert run(capsys, *common, "--epochs", "2", *fork, "--out", str(straight))[0] == 0
+    dump = read_dump(child)
+    assert dump.params.weights[0].tobytes() == read_dump(straight).params.weights[0].tobytes()
+    assert (dump.config.fork_epoch, dump.config.fork_seed) == (1, 3) and not dump.unknown
+    assert "fork_epoch" not in read_dump(parent).metadata  # a parent's dump is as before
+
+    other = tmp_path / "other.parquet"
+    code, err = run(capsys, *common, "--epochs", "3", "--fork-epoch", "1", "--fork-seed", "4",
+                    "--resume", str(child), "--out", str(other))  # fmt: skip
+    assert code == 2 and "another child" in err
+    assert "fork_seed=3" in err and "fork_seed=4" in err  # both named
+    assert not other.exists()
+
+
+def test_a_fork_needs_both_options(tmp_path, capsys, common):
+    out = tmp_path / "w.parquet"
+    code, err = run(capsys, *common, "--epochs", "1", "--fork-epoch", "1", "--out", str(out))
+    assert code == 2 and "--fork-epoch and --fork-seed go together" in err
+    assert not out.exists()
+
+
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
     code, err = run(capsys, "train", "--mnist", str(tmp_path), "--out", str(tmp_path / "w.parquet"))
     assert code == 2
@@ -100,6 +128,8 @@ def test_help_documents_every_option():
         "--activation",
         "--n-train",
         "--resume",
+        "--fork-epoch",
+        "--fork-seed",
         "--out",
     ):
         assert option in train_help

@@ -41,7 +41,7 @@ def run_epochs(config: TrainConfig, data, epochs: int) -> Params:
     pixels = data.train.pixels[: config.n_train]
     onehot = np.eye(10)[data.train.labels[: config.n_train]]
     for epoch in range(1, epochs + 1):
-        order = epoch_order(config.order_seed, epoch, config.n_train)
+        order = epoch_order(config, epoch)
         sgd_epoch(params, pixels, onehot, order, config, (epoch - 1) * batches_per_epoch(config))
     return params
 

@@ -332,6 +332,23 @@ def test_dumps_are_found_with_or_without_the_model_level(tmp_path, dumps):
         find_dump([dump_path(dumps, 0, 0)], pair, "B")
 
 
+def test_figures_draw_the_parents_never_their_forked_children(tmp_path):
+    pairs, networks = make_pairs(), make_networks()
+    # a group of children with the parents' (model, sizes, eta, epochs): a mix would show
+    children = pairs.assign(fork_epoch=5, a_fork_seed=0, b_fork_seed=1, pair_kind="siblings",
+                            relative_all=0.01)  # fmt: skip
+    mixed = pd.concat([pairs, children], ignore_index=True)
+    table = read_table(mixed)
+    assert len(table) == len(pairs) and "fork_epoch" not in table and "a_fork_seed" not in table
+    assert len(read_table(mixed, forks=True)) == 2 * len(pairs)
+    assert choose_pair(mixed, networks) == choose_pair(pairs, networks)
+    # a child's dump holds its parent's seeds: never taken for the parent's
+    pair = choose_pair(pairs, networks)
+    child = dump_path(tmp_path, 1, 1).parent.parent / "fork_epoch=5/fork_seed=0/epochs=30"
+    with pytest.raises(FileNotFoundError):
+        find_dump([child / "weights.parquet"], pair, "B")
+
+
 # --------------------------------------------------------------------------- the figures
 
 

@@ -119,3 +119,105 @@ def test_a_convex_variant_with_another_activation_is_refused_by_name():
     config = grid_config([{"name": "lin", "model": "linear", "activation": "relu"}])
     with pytest.raises(grid.ConfigError, match=r"grid.models.lin: .*a linear model has no hidden"):
         grid.check_config(config)
+
+
+# --------------------------------------------------------------------------- forked children
+
+SETTING = {"model": "mlp", "sizes": "784-30-10", "eta": "3.0"}
+
+
+def fork_config(fork_epochs=(1,), fork_seeds=(0, 1), epochs=(0, 1, 2), models=None) -> dict:
+    config = grid_config(models or [{"name": "mlp"}, {"name": "lin", "model": "linear"}])
+    config["grid"].update(
+        epochs=list(epochs), fork_epochs=list(fork_epochs), fork_seeds=list(fork_seeds)
+    )
+    return config
+
+
+def test_without_forks_every_path_rule_and_group_is_as_before():
+    config = fork_config(fork_epochs=(), fork_seeds=())
+    before = fork_config()
+    for key in ("fork_epochs", "fork_seeds"):
+        del before["grid"][key]  # a config from before forks existed
+    assert grid.train_rules(config) == grid.train_rules(before)
+    assert grid.all_weights(config) == grid.all_weights(before)
+    assert list(grid.groups(config)) == list(grid.groups(before))
+    assert all(g.fork_epoch is None for g in grid.groups(config))
+    assert grid.Group("mlp", "784-30-10", "3.0", 5).table("pairs") == (
+        "results/tables/groups/model=mlp/sizes=784-30-10/eta=3.0/epochs=5/pairs.parquet"
+    )
+    assert "fork_epoch" not in grid.shared_settings(config, {**SETTING, "epochs": 1})
+
+
+def test_children_have_their_own_train_rules_each_with_its_own_prefix():
+    config = fork_config()
+    rules = grid.train_rules(config)
+    children = [(name, block) for name, _, block in rules if block.fork is not None]
+    # 2 settings x (2 init seeds x 2 blocks) x 1 fork epoch x 2 fork seeds
+    assert len(rules) == 2 * 4 + len(children) and len(children) == 2 * 4 * 2
+    name, block = children[0]
+    assert name == "train_mlp_784_30_10_eta3_0_i0o0_to_i0o1_fork1_seed0"
+    assert block.name == "i0o0-i0o1-fork1-seed0"
+    assert block.weights(**SETTING)[1] == (
+        "results/weights/model=mlp/sizes=784-30-10/eta=3.0/init_seed=0/order_seed=1"
+        "/fork_epoch=1/fork_seed=0/epochs={epochs}/weights.parquet"
+    )
+    prefixes = [
+        path.split("{")[0]
+        for _, setting, block in rules
+        for path in block.weights(**setting.wildcards())
+    ]
+    assert len(prefixes) == len(set(prefixes)) == 2 * 6 * 3  # parents and 2 children each
+    assert all(p.endswith("/epochs=") for p in prefixes)
+
+
+def test_a_child_block_resumes_its_parents_at_the_fork_then_itself():
+    parents = grid.Block(((0, 0), (0, 1)))
+    children = parents.forked(grid.Fork(1, 0))
+    g = {"epochs": [0, 1, 2, 4]}
+    assert children.resume_weights(g, 2, **SETTING) == parents.weights(**SETTING, epochs=1)
+    assert children.resume_weights(g, 4, **SETTING) == children.weights(**SETTING, epochs=2)
+    assert parents.resume_weights(g, 2, **SETTING) == parents.weights(**SETTING, epochs=1)
+    with pytest.raises(grid.ConfigError, match="epochs 1 <= its fork epoch 1 is its parent's"):
+        children.resume_weights(g, 1, **SETTING)
+
+
+def test_children_are_grouped_per_fork_epoch_apart_from_their_parents():
+    config = fork_config(fork_epochs=(0, 1), epochs=(0, 1, 3), models=[{"name": "mlp"}])
+    groups = list(grid.groups(config))
+    assert [g.epochs for g in groups if g.fork_epoch is None] == [0, 1, 3]
+    forked = [(g.fork_epoch, g.epochs) for g in groups if g.fork_epoch is not None]
+    assert forked == [(0, 1), (0, 3), (1, 3)]  # only checkpoints past the fork
+    group = groups[-1]
+    paths = grid.weights_paths(config, group)
+    assert len(paths) == 6 * 2 and all("/fork_epoch=1/fork_seed=" in p for p in paths)
+    assert all(p.endswith("/epochs=3/weights.parquet") for p in paths)
+    assert group.table("pairs") == (
+        "results/tables/groups/model=mlp/sizes=784-30-10/eta=3.0/fork_epoch=1/epochs=3"
+        "/pairs.parquet"
+    )
+    assert grid.Group.of({**SETTING, "fork_epoch": "1", "epochs": "3"}) == group
+    # every child's dump is planned, the parents' figures never pick one
+    assert set(paths) <= set(grid.all_weights(config))
+    assert not any("fork_epoch" in p for p in grid.headline_dumps(config))
+    wildcards = {**SETTING, "epochs": 3, "fork_epoch": 1, "fork_seed": 0}
+    settings = grid.shared_settings(config, wildcards)
+    assert (settings["fork_epoch"], settings["fork_seed"]) == (1, 0)
+    config_of = grid.train_config(config, {**wildcards, "init_seed": "0", "order_seed": "2"})
+    assert (config_of.fork_epoch, config_of.fork_seed, config_of.order_seed) == (1, 0, 2)
+
+
+@pytest.mark.parametrize(
+    ("forks", "message"),
+    [
+        ({"fork_epochs": [1], "fork_seeds": []}, r"grid.fork_epochs is set but grid.fork_seeds"),
+        ({"fork_epochs": [], "fork_seeds": [0]}, r"grid.fork_seeds is set but grid.fork_epochs"),
+        ({"fork_epochs": [3]}, r"grid.fork_epochs: 3 is not a checkpoint; add it to grid.epochs"),
+        ({"fork_epochs": [2]}, r"grid.fork_epochs: 2 is not below the last checkpoint 2"),
+    ],
+)
+def test_bad_forks_are_refused_with_the_key_named(forks, message):
+    config = fork_config()
+    config["grid"].update(forks)
+    with pytest.raises(grid.ConfigError, match=message):
+        grid.check_config(config)

@@ -52,9 +52,14 @@ def test_init_follows_the_documented_protocol():
 
 
 def test_epoch_order_follows_the_documented_protocol():
+    config = TrainConfig(order_seed=3, n_train=100)
     expected = np.random.default_rng([3, 5]).permutation(100)
-    assert np.array_equal(epoch_order(3, 5, 100), expected)
-    assert not np.array_equal(epoch_order(3, 5, 100), epoch_order(3, 6, 100))
+    assert np.array_equal(epoch_order(config, 5), expected)
+    assert not np.array_equal(epoch_order(config, 5), epoch_order(config, 6))
+    # a child forked at epoch 5 with fork seed 7: its parent's order up to 5, then seed 7's
+    child = dataclasses.replace(config, fork_epoch=5, fork_seed=7)
+    assert np.array_equal(epoch_order(child, 5), expected)
+    assert np.array_equal(epoch_order(child, 6), np.random.default_rng([7, 6]).permutation(100))
 
 
 #: The hidden activations and their derivatives from their outputs, written out plainly.
@@ -99,7 +104,7 @@ def reference_epoch(params: Params, pixels, labels, order, config: TrainConfig) 
 
 def test_vectorised_epoch_matches_nielsens_per_sample_loop(small_data):
     config = TrainConfig(n_train=300, epochs=1)
-    order = epoch_order(config.order_seed, 1, config.n_train)
+    order = epoch_order(config, 1)
     pixels = small_data.train.pixels[: config.n_train]
     labels = small_data.train.labels[: config.n_train]
     start = init_params(config)
@@ -269,3 +274,96 @@ def test_an_activation_without_hidden_layers_is_refused(settings, named, activat
 def test_n_train_beyond_the_data_is_an_error(small_data):
     with pytest.raises(ValueError, match="holds only 3000"):
         train(TrainConfig(n_train=SMALL + 1, epochs=1), small_data)
+
+
+# --------------------------------------------------------------------------- forked twins
+
+PARENT = TrainConfig(n_train=1_000, epochs=3, init_seed=2, order_seed=5)
+
+
+def child_of(parent: TrainConfig, fork_epoch: int, fork_seed: int, **changes) -> TrainConfig:
+    return dataclasses.replace(parent, fork_epoch=fork_epoch, fork_seed=fork_seed, **changes)
+
+
+@pytest.fixture(scope="module")
+def family(small_data):
+    """A parent at the fork (epoch 1) and after 3 epochs; two children forked at 1, straight."""
+    return {
+        "parent_at_fork": train(dataclasses.replace(PARENT, epochs=1), small_data),
+        "parent": train(PARENT, small_data),
+        **{f"child{f}": train(child_of(PARENT, 1, f), small_data) for f in (0, 1)},
+    }
+
+
+def test_a_child_resumed_from_its_parent_at_the_fork_is_the_child_trained_straight(
+    small_data, family
+):
+    resumed = train(child_of(PARENT, 1, 0), small_data, resume=family["parent_at_fork"])
+    assert_bitwise_equal(resumed.params, family["child0"].params)
+    assert resumed.config == child_of(PARENT, 1, 0)
+    assert [m.epoch for m in resumed.metrics] == [0, 1, 2, 3]
+    assert resumed.metrics[3].test_accuracy == family["child0"].metrics[3].test_accuracy
+    # and from the parent's init (epoch 0 <= the fork) as well
+    init = train(dataclasses.replace(PARENT, epochs=0), small_data)
+    from_init = train(child_of(PARENT, 1, 0), small_data, resume=init)
+    assert_bitwise_equal(from_init.params, family["child0"].params)
+
+
+def test_a_child_is_its_parent_up_to_the_fork_and_differs_after(small_data, family):
+    at_fork = train(child_of(PARENT, 1, 0, epochs=1), small_data)
+    assert_bitwise_equal(at_fork.params, family["parent_at_fork"].params)
+    parent, child0, child1 = (family[k].params for k in ("parent", "child0", "child1"))
+    assert not np.array_equal(child0.weights[0], parent.weights[0])
+    assert not np.array_equal(child0.weights[0], child1.weights[0])  # siblings differ
+    assert [m.test_accuracy for m in family["child0"].metrics[:2]] == [
+        m.test_accuracy for m in family["parent"].metrics[:2]
+    ]
+    # a fork seed equal to the parent's order seed follows the parent's order throughout
+    assert_bitwise_equal(train(child_of(PARENT, 1, PARENT.order_seed), small_data).params, parent)
+
+
+def test_children_forked_at_0_are_children_of_the_init(small_data):
+    config = dataclasses.replace(PARENT, epochs=2)
+    child = train(child_of(config, 0, 7), small_data).params
+    # the order seed plays no part: every epoch follows the fork seed
+    assert_bitwise_equal(child, train(dataclasses.replace(config, order_seed=7), small_data).params)
+    assert_bitwise_equal(child, train(child_of(config, 0, 7, order_seed=9), small_data).params)
+    sibling = train(child_of(config, 0, 8), small_data).params
+    assert not np.array_equal(child.weights[0], sibling.weights[0])
+
+
+def test_resume_refuses_a_parent_past_the_fork_and_other_children(small_data, family):
+    child = child_of(PARENT, 1, 0)
+    with pytest.raises(ValueError, match=r"past the fork at epoch 1(.|\n)*dump: .*epochs=3"
+                       r"(.|\n)*requested: .*fork_epoch=1, fork_seed=0"):  # fmt: skip
+        train(child, small_data, resume=family["parent"])
+    with pytest.raises(ValueError, match=r"another child \(fork_epoch=1, fork_seed=1\) than the "
+                       r"requested one \(fork_epoch=1, fork_seed=0\)"):  # fmt: skip
+        train(dataclasses.replace(child, epochs=4), small_data, resume=family["child1"])
+    with pytest.raises(ValueError, match="another child"):
+        train(child_of(PARENT, 2, 0), small_data, resume=family["child0"])
+    with pytest.raises(ValueError, match="a parent never continues a child"):
+        train(dataclasses.replace(PARENT, epochs=4), small_data, resume=family["child0"])
+    with pytest.raises(ValueError, match=r"different settings(.|\n)*eta=0.5"):
+        train(child_of(PARENT, 1, 0, eta=0.5), small_data, resume=family["parent_at_fork"])
+
+
+@pytest.mark.parametrize(
+    ("fork", "message"),
+    [
+        ({"fork_epoch": 2}, "fork_epoch is set but fork_seed is not"),
+        ({"fork_seed": 0}, "fork_seed is set but fork_epoch is not"),
+        ({"fork_epoch": -1, "fork_seed": 0}, "fork_epoch must be 0 or more"),
+        ({"fork_epoch": 1, "fork_seed": -3}, "fork_seed must be 0 or more"),
+    ],
+)
+def test_fork_settings_go_together_and_are_named(fork, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**fork)
+
+
+def test_only_a_child_records_a_fork():
+    assert "fork_epoch" not in PARENT.to_dict() and "fork_seed" not in PARENT.to_dict()
+    child = child_of(PARENT, 1, 0)
+    assert child.to_dict()["fork_epoch"] == 1 and TrainConfig.from_dict(child.to_dict()) == child
+    assert TrainConfig.from_dict(PARENT.to_dict()) == PARENT and child.parent() == PARENT

@@ -131,3 +131,65 @@ def test_summary_has_one_row_per_group_kind_and_statistic():
     acc = summary[summary.statistic == "test_accuracy"].iloc[0]
     assert acc.pair_kind == "networks" and acc.value == pytest.approx(0.95)
     assert acc.null == pytest.approx(0.1)
+
+
+def test_fork_seeds_are_resampled_as_a_third_factor():
+    nets = [(i, 0) for i in range(3)]
+    design = Design.of(nets * 3, fork_seeds=[0, 1, 2] * 3)  # each parent's 3 children
+    assert design.fork_seeds == (0, 1, 2) and design.n_units == 3  # the order seed never varies
+    siblings = pd.DataFrame(
+        [(0, 0, 0, 0, 0, 1), (0, 0, 1, 1, 0, 2)],
+        columns=["a_init_seed", "a_order_seed", "a_fork_seed", "b_init_seed", "b_order_seed",
+                 "b_fork_seed"],
+    )  # fmt: skip
+    # one replicate: init seed 0 drawn twice; fork seed 0 twice, 1 never, 2 once
+    counts = [({0: 0, 1: 1, 2: 2}, np.array([[1.0, 1, 1], [2, 1, 0]])),
+              ({0: 0}, np.array([[1.0], [3]])),
+              ({0: 0, 1: 1, 2: 2}, np.array([[1.0, 1, 1], [2, 0, 1]]))]  # fmt: skip
+    weights = pair_weights(design, counts, siblings)
+    assert (weights[0] == 1).all()
+    # siblings (0, 0; forks 0, 1): c_I(0) c_O(0) c_F(0) c_F(1) = 2 * 3 * 2 * 0
+    # cousins (0 vs 1; forks 1, 2): c_I(0) c_I(1) c_O(0) c_F(1) c_F(2) = 2 * 1 * 3 * 0 * 1
+    assert list(weights[1]) == [0.0, 0.0]
+    counts[2] = ({0: 0, 1: 1, 2: 2}, np.array([[1.0, 1, 1], [1, 1, 1]]))
+    assert list(pair_weights(design, counts, siblings)[1]) == [2 * 3, 2 * 1 * 3]
+    with pytest.raises(ValueError, match="fork seed"):
+        design.unit_keys(np.array([0]), np.array([0]))
+
+
+def test_groups_of_children_are_summarised_apart_from_their_parents():
+    group = {"model": "mlp", "family": "mlp", "sizes": "784-30-10", "eta": 3.0, "epochs": 30,
+             "init": "nielsen", "lmbda": 0.0}  # fmt: skip
+    nets, pairs = crossed_pairs(3, 3)
+    kind = np.where(pairs.a_init_seed == pairs.b_init_seed, "same_init", "other")
+    parents = pairs.assign(**group, pair_kind=kind, relative_all=1.4, null_relative_all=1.4)
+    networks = pd.DataFrame(nets, columns=["init_seed", "order_seed"]).assign(**group)
+    children = [(i, o, f) for i, o in nets for f in range(3)]
+    rows = [(*a, *b) for a, b in itertools.combinations(children, 2)]
+    columns = ["a_init_seed", "a_order_seed", "a_fork_seed", "b_init_seed", "b_order_seed",
+               "b_fork_seed"]  # fmt: skip
+    child_pairs = pd.DataFrame(rows, columns=columns).assign(**group, fork_epoch=2)
+    one_parent = (child_pairs.a_init_seed == child_pairs.b_init_seed) & (
+        child_pairs.a_order_seed == child_pairs.b_order_seed
+    )
+    child_pairs = child_pairs.assign(
+        pair_kind=np.where(one_parent, "siblings", "same_init"),  # "same_init": another value
+        relative_all=np.where(one_parent, 0.2, 0.9),
+        null_relative_all=np.where(one_parent, 0.0, 1.4),
+    )
+    child_nets = pd.DataFrame(children, columns=["init_seed", "order_seed", "fork_seed"])
+    summary = summarise(
+        pd.concat([parents, child_pairs], ignore_index=True),
+        pd.concat([networks, child_nets.assign(**group, fork_epoch=2)], ignore_index=True),
+        n_boot=100,
+    )
+    rel = summary[summary.statistic == "relative_all"]
+    # the parents' rows have no fork epoch (None below)
+    by = {(None if np.isnan(row.fork_epoch) else row.fork_epoch, row.pair_kind): row
+          for _, row in rel.iterrows()}  # fmt: skip
+    assert set(by) == {(None, "same_init"), (None, "other"), (2, "siblings"), (2, "same_init")}
+    assert by[(None, "same_init")].value == pytest.approx(1.4)  # never pooled with children
+    assert by[(2, "same_init")].value == pytest.approx(0.9)
+    assert by[(2, "siblings")].value == pytest.approx(0.2) and by[(2, "siblings")].n == 27
+    assert by[(2, "siblings")].n_fork_seeds == 3 and not np.isnan(by[(2, "siblings")].value_low)
+    assert np.isnan(by[(None, "other")].n_fork_seeds)

@@ -324,6 +324,74 @@ def test_f_appended_seeds_leave_complete_blocks_alone(completed):
     assert train_rules(completed, config) == {"i0o0_to_i0o2": 2 * 3, "i1o0_to_i1o2": 2 * 3}
 
 
+def test_g_forked_children_train_only_past_the_fork(editable, mnist_workdir):
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    from twinnets.data.mnist import load_mnist
+    from twinnets.train.network import train
+
+    config = set_config(editable, "forks.yaml", grid__fork_epochs=[1], grid__fork_seeds=[0, 1])
+    settings = ("mlp_784_30_10_eta3_0", "linear_784_10_eta0_01")
+    blocks = ("i0o0_to_i0o1", "i1o0_to_i1o1")
+    # each parent block's children per fork seed, one checkpoint (2) past the fork: the
+    # parents and the shared epoch are not trained again
+    assert {rule: n for rule, n in planned_rules(editable, config).items() if "train_" in rule} == {
+        f"train_{s}_{b}_fork1_seed{f}": 1 for s in settings for b in blocks for f in (0, 1)
+    }
+    assert planned(editable, config) == {
+        "train": 8, "analyze_forks": 2, "gather_tables": 1, "answer": 1, "all": 1, **FIGURES,
+    }  # fmt: skip
+    parents = {p: p.stat().st_mtime_ns for p in (editable / "results/weights").rglob("*.parquet")}
+    # the tables, the answer and the summary page; the figures (which draw the parents only,
+    # tests/test_figures.py) are left out to keep the test short
+    snakemake(
+        editable, "--configfile", config, targets=("gather_tables", "answer", "report_tables")
+    )
+    assert {p: p.stat().st_mtime_ns for p in parents} == parents  # no parent rewritten
+    children = sorted(set((editable / "results/weights").rglob("*.parquet")) - set(parents))
+    assert len(children) == 2 * 4 * 2  # 2 models x 4 parents x 2 fork seeds, at epochs 2 only
+    assert all("/fork_epoch=1/fork_seed=" in p.as_posix() for p in children)
+    assert all(p.as_posix().endswith("/epochs=2/weights.parquet") for p in children)
+    log = (
+        editable / "logs/train/model=mlp/sizes=784-30-10/eta=3.0/block=i0o0-i0o1-fork1-seed1"
+        "/epochs=2.log"
+    ).read_text()
+    assert "init_seed=0 order_seed=1 fork_epoch=1 fork_seed=1  epoch   2" in log
+    assert "epoch   1" not in log  # resumed from the parent's dump at the fork
+    child = read_dump(children[0])
+    straight = train(child.config, load_mnist(mnist_workdir, n_train=child.config.n_train))
+    for got, want in zip(child.params.weights + child.params.biases,
+                         straight.params.weights + straight.params.biases, strict=True):  # fmt: skip
+        assert got.tobytes() == want.tobytes()  # bitwise the child trained straight
+
+    tables = editable / "results" / "tables"
+    pairs = pd.read_parquet(tables / "pairs.parquet")
+    assert set(pairs[pairs.fork_epoch.isna()].pair_kind) == {
+        "same_init",
+        "same_order",
+        "both_differ",
+    }
+    siblings = pairs[pairs.pair_kind == "siblings"]
+    assert (
+        len(siblings) == 2 * 4 and (siblings.fork_epoch == 1).all() and (siblings.epochs == 2).all()
+    )
+    assert (siblings.a_init_seed == siblings.b_init_seed).all()
+    assert (siblings.a_order_seed == siblings.b_order_seed).all()
+    assert (siblings.a_fork_seed != siblings.b_fork_seed).all()
+    assert len(pairs) == 2 * 3 * 6 + 2 * 28  # the parents' pairs, and 8 children's per model
+    summary = pd.read_csv(tables / "summary.csv")
+    assert set(summary[summary.pair_kind == "siblings"].fork_epoch) == {1}
+    dumps = ds.dataset(editable / "results/weights", format="parquet", partitioning="hive")
+    keys = dumps.to_table(columns=["fork_epoch", "fork_seed", "epochs"]).to_pandas()
+    assert keys.drop_duplicates().fork_seed.isna().sum() == 3  # the parents at 0, 1, 2
+    assert set(keys[keys.fork_epoch == 1].epochs) == {2}
+    assert "## Forked twins" in (editable / "results" / "answer.md").read_text()
+    assert "siblings (one parent" in (editable / "results/report/summary.html").read_text()
+    figures = {rule: n for rule, n in FIGURES.items() if rule != "report_tables"}
+    assert planned(editable, config) == {"all": 1, **figures}  # nothing else left to do
+
+
 def train_rules(workdir: Path, config_file: str) -> dict[str, int]:
     """Train jobs planned per block, over the smoke grid's two settings (whose rules are
     train_mlp_784_30_10_eta3_0_<block> and train_linear_784_10_eta0_01_<block>)."""

@@ -50,6 +50,11 @@ def _train(args: argparse.Namespace) -> int:
             f"({', '.join(sorted(read_dump(args.resume).unknown))})"
         )
 
+    if (args.fork_epoch is None) != (args.fork_seed is None):
+        raise ValueError(
+            "--fork-epoch and --fork-seed go together: a forked child needs both "
+            "(give both, or neither for a network that is not a child)"
+        )
     config = TrainConfig(
         sizes=args.sizes,
         eta=args.eta,
@@ -63,6 +68,8 @@ def _train(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         n_train=args.n_train,
         activation=args.activation,
+        fork_epoch=args.fork_epoch,
+        fork_seed=args.fork_seed,
     )
     with threadpool_limits(args.threads):
         train_checkpoint(
@@ -361,7 +368,24 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--threads", type=int, default=1, help="BLAS threads (results do not depend on it)"
     )
     tr.add_argument(
-        "--resume", metavar="DUMP", help="continue a dump of the same settings with fewer epochs"
+        "--fork-epoch",
+        type=int,
+        metavar="K",
+        help="train a child forked from its parent (the same settings without the fork) after "
+        "K epochs: the parent's data order up to epoch K, the fork seed's after it",
+    )
+    tr.add_argument(
+        "--fork-seed",
+        type=int,
+        metavar="F",
+        help="the child's order seed after the fork (with --fork-epoch): epoch k > K visits "
+        "the data in the order default_rng([F, k]).permutation(n_train)",
+    )
+    tr.add_argument(
+        "--resume",
+        metavar="DUMP",
+        help="continue a dump of the same settings with fewer epochs (a child: also its "
+        "parent's dump at epoch K or earlier)",
     )
     tr.add_argument("--out", required=True, metavar="DUMP.parquet", help="where to write the dump")
     tr.set_defaults(func=_train)

@@ -1,7 +1,8 @@
 """Why the weights differ: every metric for every pair of networks in a group, beside its null.
 
 A group is all networks that share sizes, eta and epochs; they differ only in their
-init and order seeds. Per pair: raw distances (with the never-trained dead-pixel
+init and order seeds (and forked children, which the workflow groups per fork epoch
+apart from their parents, in their fork seeds). Per pair: raw distances (with the never-trained dead-pixel
 columns split out), distances after factoring out the symmetries three ways, the
 aligned difference split into the inits' part, training's part and their cross term,
 distances through the data (first-layer pre-activations on real images, and the
@@ -43,6 +44,7 @@ from twinnets.data.mnist import Mnist, Split, load_mnist
 from twinnets.dumps.storage import Dump, read_dump
 from twinnets.train.network import (
     Params,
+    epoch_seed,
     hidden_activations,
     init_params,
     output_probabilities,
@@ -107,25 +109,61 @@ class GroupAnalysis:
 UNKNOWN_KIND = "unknown_seeds"
 
 
+#: Children of one parent (same init and, before a fork past 0, the same order seed)
+#: that differ in their fork seeds: Frankle et al. 2020's spawned pair.
+SIBLINGS = "siblings"
+#: Pairs of children of different parents by (same init, same order before the fork, same
+#: order after it). Shared in every epoch or none: the kinds of unforked networks.
+FORK_KINDS = {
+    (True, False, False): "same_init",
+    (False, True, True): "same_order",
+    (False, False, False): "both_differ",
+    (False, True, False): "same_order_until_fork",
+    (False, False, True): "same_order_after_fork",
+    (True, False, True): "same_init_same_order_after_fork",
+}
+#: Two networks forked at different epochs (``twinnets compare`` only: no group mixes them).
+DIFFERENT_FORKS = "different_fork_epochs"
+
+
 def pair_kind(a: Dump, b: Dump) -> str:
-    """Which source of randomness separates the pair: init, order, or both."""
+    """Which source of randomness separates the pair: init, order, or both.
+
+    For forked children (``TrainConfig.fork_epoch``) the order has two parts, before and
+    after the fork: a pair that shares its parent (the init and, for a fork past epoch 0,
+    the order seed) and differs after the fork is ``siblings``; other pairs are named by
+    what they share (``FORK_KINDS``). A network that is not a child counts as the child
+    of itself whose fork seed is its order seed, so a parent and its child are siblings.
+    """
     if {"init_seed", "order_seed"} & (a.unknown | b.unknown):
         return UNKNOWN_KIND
-    same_init = a.config.init_seed == b.config.init_seed
-    same_order = a.config.order_seed == b.config.order_seed
-    if same_init and same_order:
-        return "identical_seeds"
-    if same_init:
-        return "same_init"
-    if same_order:
-        return "same_order"
-    return "both_differ"
+    ca, cb = a.config, b.config
+    same_init = ca.init_seed == cb.init_seed
+    same_order = ca.order_seed == cb.order_seed
+    fork_epochs = {c.fork_epoch for c in (ca, cb)} - {None}
+    if not fork_epochs:
+        if same_init and same_order:
+            return "identical_seeds"
+        if same_init:
+            return "same_init"
+        if same_order:
+            return "same_order"
+        return "both_differ"
+    if len(fork_epochs) > 1:
+        return DIFFERENT_FORKS
+    (fork,) = fork_epochs
+    after = epoch_seed(ca, fork + 1) == epoch_seed(cb, fork + 1)
+    if same_init and (fork == 0 or same_order):  # one parent
+        return "identical_seeds" if after else SIBLINGS
+    before = after if fork == 0 else same_order  # at 0 the whole order is after the fork
+    return FORK_KINDS[(same_init, before, after)]
 
 
 def group_columns(dump: Dump, model_name: str | None = None) -> dict[str, object]:
-    """The group's coordinates (model: the grid's name for it) and what sets it apart."""
+    """The group's coordinates (model: the grid's name for it) and what sets it apart;
+    for forked children also ``fork_epoch`` (a column only tables with children have)."""
     c = dump.config
-    return {
+    columns: dict[str, object] = {
         "model": model_name or c.model,
         "family": c.model,
         "activation": c.activation,
@@ -135,6 +173,21 @@ def group_columns(dump: Dump, model_name: str | None = None) -> dict[str, object
         "init": c.init,
         "lmbda": c.lmbda,
     }
+    if c.forked:
+        columns["fork_epoch"] = c.fork_epoch
+    return columns
+
+
+def seed_columns(dump: Dump, prefix: str = "") -> dict[str, object]:
+    """A network's seeds: init and order seed, and a child's fork seed."""
+    c = dump.config
+    columns: dict[str, object] = {
+        f"{prefix}init_seed": c.init_seed,
+        f"{prefix}order_seed": c.order_seed,
+    }
+    if c.forked:
+        columns[f"{prefix}fork_seed"] = c.fork_seed
+    return columns
 
 
 def dead_pixels(data: Mnist, n_train: int) -> np.ndarray:
@@ -454,7 +507,8 @@ def _pair_row(
 
 # --------------------------------------------------------------------------- per group
 
-#: The columns that name a pair in every table that has one row per pair or curve point.
+#: The columns that name a pair in every table that has one row per pair or curve point
+#: (pairs of forked children also have ``fork_epoch``, ``a_fork_seed`` and ``b_fork_seed``).
 PAIR_KEYS = (
     "model", "family", "activation", "sizes", "eta", "epochs", "init", "lmbda",
     "a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed", "pair_kind",
@@ -548,10 +602,8 @@ def _pair_names(a: Dump, b: Dump, kind: str, model_name: str | None) -> dict[str
     """The ``PAIR_KEYS`` columns of one pair: its group, both networks' seeds and its kind."""
     return {
         **group_columns(a, model_name),
-        "a_init_seed": a.config.init_seed,
-        "a_order_seed": a.config.order_seed,
-        "b_init_seed": b.config.init_seed,
-        "b_order_seed": b.config.order_seed,
+        **seed_columns(a, "a_"),
+        **seed_columns(b, "b_"),
         "pair_kind": kind,
     }
 
@@ -606,8 +658,7 @@ def _network_table(
             {
                 "init_known": dump.init_known,
                 **group_columns(dump, model_name),
-                "init_seed": dump.config.init_seed,
-                "order_seed": dump.config.order_seed,
+                **seed_columns(dump),
                 "test_accuracy": last.test_accuracy,
                 "null_test_accuracy": float(np.mean(init.outputs_test.argmax(axis=1) == labels)),
                 "validation_accuracy": last.validation_accuracy,

@@ -18,6 +18,13 @@ counts as the k pairs it stands for; pairs of a seed with its own copy, which do
 exist, are never formed. Replicates in which a kind has no pair left (e.g. one init
 seed drawn every time, for pairs whose inits differ) are dropped and counted.
 
+**Forked children are a third factor.** A group of children forked at one epoch
+(``TrainConfig.fork_epoch``) resamples their fork seeds too, independently of the
+parents' seeds: siblings (one parent, two fork seeds) are weighted c(u) for their
+shared parent seeds times c(f1) c(f2) for their fork seeds. Its rows carry the group's
+``fork_epoch`` (a column only runs with children have) and are never pooled with the
+parents' group.
+
 **The interval is widened for few seeds.** With n seeds the bootstrap's spread
 underestimates the sampling spread by about sqrt((n - 1) / n), and the normal
 quantile is too small: with 3 seeds per factor the plain 2.5-97.5 percentile interval
@@ -44,6 +51,8 @@ LEVEL = 0.95
 #: The fewest seeds per varying factor for which an interval is given.
 MIN_UNITS = 3
 GROUP_KEYS = ["model", "family", "sizes", "eta", "epochs", "init", "lmbda"]
+#: A group key of runs with forked children (empty for the parents' groups).
+FORK_KEY = "fork_epoch"
 NETWORKS_KIND = "networks"
 
 
@@ -174,30 +183,38 @@ BY_NAME = {s.name: s for s in STATISTICS}
 
 @dataclass(frozen=True)
 class Design:
-    """The resampling units of a group: init and order seeds (crossed), or networks."""
+    """The resampling units of a group: init and order seeds (crossed), or networks; and
+    for forked children their fork seeds."""
 
     crossed: bool
     init_seeds: tuple[int, ...]
     order_seeds: tuple[int, ...]
     networks: tuple[tuple[int, int], ...]
+    fork_seeds: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, networks: Sequence[tuple[int, int]]) -> Design:
+    def of(cls, networks: Sequence[tuple[int, int]], fork_seeds: Sequence[int] = ()) -> Design:
         """Crossed (init and order seeds resampled apart) unless the grid is paired.
 
         A paired grid, where each init seed goes with exactly one order seed and vice
         versa, resamples its networks. A crossed grid with a network missing stays
-        crossed: the missing network simply forms no pairs.
+        crossed: the missing network simply forms no pairs. ``networks`` are the
+        (parents') seeds of the group's networks; ``fork_seeds`` the children's, if any.
         """
         nets = tuple(sorted(set(networks)))
         inits = tuple(sorted({i for i, _ in nets}))
         orders = tuple(sorted({o for _, o in nets}))
         paired = len(nets) == len(inits) == len(orders) and len(nets) > 1
-        return cls(not paired, inits, orders, nets)
+        return cls(not paired, inits, orders, nets, tuple(sorted(set(fork_seeds))))
+
+    def factors(self) -> list[tuple]:
+        """The units of each factor resampled independently."""
+        seeds = [self.init_seeds, self.order_seeds] if self.crossed else [self.networks]
+        return seeds + ([self.fork_seeds] if self.fork_seeds else [])
 
     def counts(self, n_boot: int, rng: np.random.Generator) -> list[tuple[dict, np.ndarray]]:
         """Per factor: (unit -> column, multiplicities (n_boot, n_units)), row 0 all ones."""
-        factors = [self.init_seeds, self.order_seeds] if self.crossed else [self.networks]
+        factors = self.factors()
         out = []
         for units in factors:
             n = len(units)
@@ -208,25 +225,34 @@ class Design:
     @property
     def n_units(self) -> int:
         """The fewest units of a factor that varies: the degrees of freedom + 1 of the interval."""
-        sizes = (
-            [len(self.init_seeds), len(self.order_seeds)] if self.crossed else [len(self.networks)]
-        )
-        varying = [n for n in sizes if n > 1]
+        varying = [n for n in map(len, self.factors()) if n > 1]
         return min(varying) if varying else 1
 
-    def unit_keys(self, init: np.ndarray, order: np.ndarray) -> list[list]:
+    def unit_keys(
+        self, init: np.ndarray, order: np.ndarray, fork: np.ndarray | None = None
+    ) -> list[list]:
         """Each row's unit in each factor."""
-        if self.crossed:
-            return [list(init), list(order)]
-        return [list(zip(init, order, strict=True))]
+        keys = [list(init), list(order)] if self.crossed else [list(zip(init, order, strict=True))]
+        if self.fork_seeds:
+            if fork is None:
+                raise ValueError("a design with fork seeds needs each row's fork seed")
+            keys.append(list(fork))
+        return keys
+
+    def frame_keys(self, frame: pd.DataFrame, prefix: str = "") -> list[list]:
+        """``unit_keys`` of a table's rows, from its ``{prefix}init_seed``, ... columns."""
+        fork = frame[f"{prefix}fork_seed"].to_numpy() if self.fork_seeds else None
+        return self.unit_keys(
+            frame[f"{prefix}init_seed"].to_numpy(), frame[f"{prefix}order_seed"].to_numpy(), fork
+        )
 
 
 def pair_weights(
     design: Design, counts: list[tuple[dict, np.ndarray]], pairs: pd.DataFrame
 ) -> np.ndarray:
     """(1 + n_boot, n_pairs): c(u1) c(u2) per factor for distinct units, c(u) for a shared one."""
-    a = design.unit_keys(pairs.a_init_seed.to_numpy(), pairs.a_order_seed.to_numpy())
-    b = design.unit_keys(pairs.b_init_seed.to_numpy(), pairs.b_order_seed.to_numpy())
+    a = design.frame_keys(pairs, "a_")
+    b = design.frame_keys(pairs, "b_")
     weights = np.ones((counts[0][1].shape[0], len(pairs)))
     for (index, c), ua, ub in zip(counts, a, b, strict=True):
         ia = np.array([index[u] for u in ua], dtype=int)
@@ -239,7 +265,7 @@ def network_weights(
     design: Design, counts: list[tuple[dict, np.ndarray]], networks: pd.DataFrame
 ) -> np.ndarray:
     """(1 + n_boot, n_networks): the product of each network's units' multiplicities."""
-    keys = design.unit_keys(networks.init_seed.to_numpy(), networks.order_seed.to_numpy())
+    keys = design.frame_keys(networks)
     weights = np.ones((counts[0][1].shape[0], len(networks)))
     for (index, c), units in zip(counts, keys, strict=True):
         weights *= c[:, np.array([index[u] for u in units], dtype=int)]
@@ -327,14 +353,22 @@ def summarise(
 
     Network statistics (accuracy, distance moved from init) are in rows whose
     ``pair_kind`` is "networks". Deterministic: each group's replicates are drawn from
-    ``default_rng(seed)``, shared by all its statistics and kinds.
+    ``default_rng(seed)``, shared by all its statistics and kinds. Tables with forked
+    children group by ``fork_epoch`` too (empty for the parents).
     """
+    keys = GROUP_KEYS + ([FORK_KEY] if FORK_KEY in networks else [])
     rows = []
-    for key, nets in networks.groupby(GROUP_KEYS, sort=True, dropna=False):
-        design = Design.of(list(zip(nets.init_seed, nets.order_seed, strict=True)))
+    for key, nets in networks.groupby(keys, sort=True, dropna=False):
+        forked = "fork_seed" in nets and nets["fork_seed"].notna().any()
+        design = Design.of(
+            list(zip(nets.init_seed, nets.order_seed, strict=True)),
+            nets["fork_seed"].tolist() if forked else (),
+        )
         counts = design.counts(n_boot, np.random.default_rng(seed))
-        head = dict(zip(GROUP_KEYS, key, strict=True))
+        head = dict(zip(keys, key, strict=True))
         seeds = {"n_init_seeds": len(design.init_seeds), "n_order_seeds": len(design.order_seeds)}
+        if forked:
+            seeds["n_fork_seeds"] = len(design.fork_seeds)
         w_nets = network_weights(design, counts, nets)
         for stat in STATISTICS:
             if stat.table == "networks" and stat.available(nets):
@@ -347,8 +381,9 @@ def summarise(
                     }
                 )
         mask = np.ones(len(pairs), bool)
-        for column, value in head.items():
-            mask &= (pairs[column] == value).to_numpy()
+        for column, value in head.items():  # a missing value (no fork) matches missing ones
+            same = pairs[column].isna() if pd.isna(value) else pairs[column] == value
+            mask &= same.to_numpy()
         for kind, group in pairs[mask].groupby("pair_kind", sort=True):
             w_pairs = pair_weights(design, counts, group)
             for stat in STATISTICS:

@@ -19,6 +19,15 @@ def format_epoch(m: EpochMetrics) -> str:
     )
 
 
+def seeds_label(config: TrainConfig) -> str:
+    """``init_seed=0 order_seed=1`` (a child: ``... fork_epoch=2 fork_seed=0``), as the
+    workflow's train logs name each network of a block."""
+    label = f"init_seed={config.init_seed} order_seed={config.order_seed}"
+    if config.forked:
+        label += f" fork_epoch={config.fork_epoch} fork_seed={config.fork_seed}"
+    return label
+
+
 def train_checkpoints(
     configs: Sequence[TrainConfig],
     mnist_dir: str | os.PathLike,

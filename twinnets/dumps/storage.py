@@ -184,8 +184,16 @@ class Dump:
 
 
 def unknown_settings(meta: dict[str, Any]) -> frozenset[str]:
-    """The TrainConfig fields that ``meta`` marks unknown with an explicit null."""
-    return frozenset(f.name for f in dataclasses.fields(TrainConfig) if meta.get(f.name, 0) is None)
+    """The TrainConfig fields that ``meta`` marks unknown with an explicit null.
+
+    A null where the setting's default is null (a fork: ``fork_epoch``, ``fork_seed``) is
+    that default, "not a forked child", never unknown.
+    """
+    return frozenset(
+        f.name
+        for f in dataclasses.fields(TrainConfig)
+        if f.default is not None and meta.get(f.name, 0) is None
+    )
 
 
 #: What each column may be stored as, beyond the canonical type, and still read exactly.

@@ -19,6 +19,13 @@ WEIGHTS = (
     "results/weights/model={model}/sizes={sizes}/eta={eta}/init_seed={init_seed}"
     "/order_seed={order_seed}/epochs={epochs}/weights.parquet"
 )
+#: A forked child's dump (grid.fork_epochs, grid.fork_seeds): its parent's folder, then the
+#: fork. Only its checkpoints past the fork have one; up to the fork its dumps are the parent's.
+CHILD_WEIGHTS = (
+    "results/weights/model={model}/sizes={sizes}/eta={eta}/init_seed={init_seed}"
+    "/order_seed={order_seed}/fork_epoch={fork_epoch}/fork_seed={fork_seed}/epochs={epochs}"
+    "/weights.parquet"
+)
 
 #: Regular expressions for the wildcards, so that no path is ambiguous.
 WILDCARD_PATTERNS = {
@@ -27,8 +34,17 @@ WILDCARD_PATTERNS = {
     "eta": r"[0-9][0-9.e+-]*",
     "init_seed": r"[0-9]+",
     "order_seed": r"[0-9]+",
+    "fork_epoch": r"[0-9]+",
+    "fork_seed": r"[0-9]+",
     "epochs": r"[0-9]+",
 }
+
+#: Where a group's tables go (``{table}``: pairs, networks, curves), its analysis log and
+#: benchmark, below ``results/tables/groups/``, ``logs/analyze/``, ``benchmarks/analyze/``:
+#: one layout for the grid's groups and one for the groups of children forked at an epoch.
+GROUP_FOLDER = "model={model}/sizes={sizes}/eta={eta}/epochs={epochs}"
+FORK_GROUP_FOLDER = "model={model}/sizes={sizes}/eta={eta}/fork_epoch={fork_epoch}/epochs={epochs}"
+GROUP_TABLE = "results/tables/groups/{folder}/{table}.parquet"
 
 
 class ConfigError(ValueError):
@@ -72,7 +88,33 @@ def check_config(config: Mapping[str, Any]) -> None:
                                       "epochs": 0, "init_seed": 0, "order_seed": 0})  # fmt: skip
         except ValueError as exc:
             raise ConfigError(f"grid.models.{name}: {exc}") from None
+    check_forks(config["grid"])
     train_rules(config)  # rule names must be unique
+
+
+def check_forks(grid: Mapping[str, Any]) -> None:
+    """Forks need both lists, and each fork epoch a checkpoint with one after it: children
+    resume their parent's dump at the fork epoch, and train to the checkpoints past it."""
+    epochs, seeds = grid.get("fork_epochs", []), grid.get("fork_seeds", [])
+    if bool(epochs) != bool(seeds):
+        given, missing = ("fork_epochs", "fork_seeds") if epochs else ("fork_seeds", "fork_epochs")
+        raise ConfigError(
+            f"grid.{given} is set but grid.{missing} is empty: forked children need both "
+            "(the epochs they share with their parent, and the seeds of their data order "
+            "after it); give both lists or neither"
+        )
+    points = checkpoints(grid)
+    for k in epochs:
+        if k not in points:
+            raise ConfigError(
+                f"grid.fork_epochs: {k} is not a checkpoint; add it to grid.epochs (the "
+                "children resume their parent's dump at the fork epoch)"
+            )
+        if k >= points[-1]:
+            raise ConfigError(
+                f"grid.fork_epochs: {k} is not below the last checkpoint {points[-1]}, so the "
+                "children would never train past the fork; add a larger checkpoint to grid.epochs"
+            )
 
 
 def model_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -115,27 +157,72 @@ def seed_pairs(grid: Mapping[str, Any]) -> list[tuple[int, int]]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Fork:
+    """Where children leave their parents: after ``epoch`` epochs, with order seed ``seed``."""
+
+    epoch: int
+    seed: int
+
+    def wildcards(self) -> dict[str, int]:
+        return {"fork_epoch": self.epoch, "fork_seed": self.seed}
+
+
+@dataclasses.dataclass(frozen=True)
 class Block:
     """The networks of a group that one workflow job trains together.
 
     Members are (init_seed, order_seed) pairs. Every group of the grid has the same
     blocks, because the seeds are grid-wide; a block's job trains its members for
-    one (model, sizes, eta) to one checkpoint, resuming their previous one.
+    one (model, sizes, eta) to one checkpoint, resuming their previous one. A block
+    with a ``fork`` holds the children of the members forked at ``fork.epoch`` with
+    seed ``fork.seed`` (``forked``): a parent block's twin, one per fork.
     """
 
     members: tuple[tuple[int, int], ...]
+    fork: Fork | None = None
 
     @property
     def name(self) -> str:
-        """``i0o0-i0o7``: its first and last member, which identify it within a grid."""
+        """``i0o0-i0o7``: its first and last member, which identify it within a grid;
+        ``i0o0-i0o7-fork2-seed0`` for its children forked at epoch 2 with seed 0."""
         first, last = (f"i{i}o{o}" for i, o in (self.members[0], self.members[-1]))
-        return first if len(self.members) == 1 else f"{first}-{last}"
+        name = first if len(self.members) == 1 else f"{first}-{last}"
+        return name if self.fork is None else f"{name}-fork{self.fork.epoch}-seed{self.fork.seed}"
+
+    def forked(self, fork: Fork) -> Block:
+        """The children of this block's members at ``fork``."""
+        return Block(self.members, fork)
+
+    @property
+    def parents(self) -> Block:
+        """The block its members were forked from (itself, if not forked)."""
+        return Block(self.members)
 
     def weights(self, **wildcards: Any) -> list[str]:
         """The members' dumps; wildcards not given stay Snakemake wildcards."""
         keys = ("model", "sizes", "eta", "epochs")
         fields = {key: wildcards.get(key, f"{{{key}}}") for key in keys}
-        return [WEIGHTS.format(**fields, init_seed=i, order_seed=o) for i, o in self.members]
+        if self.fork is not None:
+            fields.update(self.fork.wildcards())
+        pattern = WEIGHTS if self.fork is None else CHILD_WEIGHTS
+        return [pattern.format(**fields, init_seed=i, order_seed=o) for i, o in self.members]
+
+    def resume_weights(self, grid: Mapping[str, Any], epochs: int, **wildcards: Any) -> list[str]:
+        """The dumps that training to checkpoint ``epochs`` continues: the previous
+        checkpoint's, which for children at or below the fork are their parents' (so the
+        shared stretch is trained once); none from scratch."""
+        previous = previous_checkpoint(grid, epochs)
+        if previous is None:
+            return []
+        if self.fork is not None:
+            if epochs <= self.fork.epoch:
+                raise ConfigError(
+                    f"{self.name}: a child's dump at epochs {epochs} <= its fork epoch "
+                    f"{self.fork.epoch} is its parent's; ask for the parent's path instead"
+                )
+            if previous <= self.fork.epoch:
+                return self.parents.weights(**wildcards, epochs=previous)
+        return self.weights(**wildcards, epochs=previous)
 
 
 def seed_blocks(grid: Mapping[str, Any]) -> list[Block]:
@@ -173,9 +260,30 @@ class Setting:
         return dataclasses.asdict(self)
 
     def rule_name(self, block: Block) -> str:
-        """``train_mlp_784_30_10_eta3_0_i0o0_to_i0o7``: a Python identifier."""
-        words = (self.model, self.sizes, f"eta{self.eta}", block.name.replace("-", "_to_"))
+        """``train_mlp_784_30_10_eta3_0_i0o0_to_i0o7``: a Python identifier (children:
+        ``..._i0o0_to_i0o7_fork2_seed0``)."""
+        members = Block(block.members).name.replace("-", "_to_")
+        fork = [] if block.fork is None else [f"fork{block.fork.epoch}", f"seed{block.fork.seed}"]
+        words = (self.model, self.sizes, f"eta{self.eta}", members, *fork)
         return "train_" + re.sub(r"[^A-Za-z0-9]", "_", "_".join(words))
+
+
+def forks(grid: Mapping[str, Any]) -> list[Fork]:
+    """Every (fork epoch, fork seed) of the grid; none without grid.fork_epochs."""
+    return [
+        Fork(k, f)
+        for k, f in itertools.product(grid.get("fork_epochs", []), grid.get("fork_seeds", []))
+    ]
+
+
+def train_blocks(grid: Mapping[str, Any]) -> list[Block]:
+    """Every block a setting trains: the seed blocks, then each one's children per fork.
+
+    A child block is its parent block forked at one (epoch, seed), so appending fork
+    seeds or epochs adds blocks and never changes one.
+    """
+    parents = seed_blocks(grid)
+    return parents + [block.forked(fork) for fork in forks(grid) for block in parents]
 
 
 def train_rules(config: Mapping[str, Any]) -> list[tuple[str, Setting, Block]]:
@@ -183,7 +291,7 @@ def train_rules(config: Mapping[str, Any]) -> list[tuple[str, Setting, Block]]:
     settings = dict.fromkeys(Setting(g.model, g.sizes, g.eta) for g in groups(config))
     rules: dict[str, tuple[Setting, Block]] = {}
     for setting in settings:
-        for block in seed_blocks(config["grid"]):
+        for block in train_blocks(config["grid"]):
             name = setting.rule_name(block)
             if name in rules:
                 other = rules[name][0]
@@ -210,31 +318,75 @@ def previous_checkpoint(grid: Mapping[str, Any], epochs: int) -> int | None:
 
 @dataclasses.dataclass(frozen=True)
 class Group:
-    """One group of networks compared pairwise: same model, sizes, eta and epochs."""
+    """One group of networks compared pairwise: same model, sizes, eta and epochs.
+
+    With a ``fork_epoch``, the group of every child forked at that epoch (each parent of
+    the grid x each fork seed), apart from the parents' group: its pairs include the
+    siblings, children of one parent that differ only in their fork seeds
+    (``twinnets.compare.groups.pair_kind``).
+    """
 
     model: str
     sizes: str
     eta: str
     epochs: int
+    fork_epoch: int | None = None
+
+    @classmethod
+    def of(cls, wildcards: Mapping[str, Any]) -> Group:
+        """The group that a table path's wildcards name."""
+        fork = wildcards.get("fork_epoch")
+        return cls(
+            str(wildcards["model"]),
+            str(wildcards["sizes"]),
+            str(wildcards["eta"]),
+            int(wildcards["epochs"]),
+            None if fork is None else int(fork),
+        )
 
     def wildcards(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        fields = dataclasses.asdict(self)
+        if self.fork_epoch is None:
+            del fields["fork_epoch"]
+        return fields
+
+    def table(self, table: str) -> str:
+        """The path of this group's table ``table`` (pairs, networks or curves)."""
+        folder = GROUP_FOLDER if self.fork_epoch is None else FORK_GROUP_FOLDER
+        return GROUP_TABLE.format(folder=folder.format(**self.wildcards()), table=table)
 
 
 def groups(config: Mapping[str, Any]) -> Iterator[Group]:
-    """Every group of the grid: each model variant's sizes x etas x checkpoints."""
-    for name in (m["name"] for m in config["grid"]["models"]):
-        for sizes, eta, epochs in itertools.product(
-            model_sizes(config, name), model_etas(config, name), checkpoints(config["grid"])
-        ):
-            yield Group(name, format_sizes(sizes), format_eta(eta), epochs)
+    """Every group of the grid: each model variant's sizes x etas x checkpoints, then per
+    fork epoch K the children's groups at each checkpoint past K."""
+    grid = config["grid"]
+    settings = [
+        (name, format_sizes(sizes), format_eta(eta))
+        for name in (m["name"] for m in grid["models"])
+        for sizes, eta in itertools.product(model_sizes(config, name), model_etas(config, name))
+    ]
+    for setting in settings:
+        for epochs in checkpoints(grid):
+            yield Group(*setting, epochs)
+    for setting in settings:
+        for k in grid.get("fork_epochs", []):
+            for epochs in (e for e in checkpoints(grid) if e > k):
+                yield Group(*setting, epochs, k)
 
 
 def weights_paths(config: Mapping[str, Any], group: Group) -> list[str]:
-    """The dumps of every network in ``group``."""
+    """The dumps of every network in ``group``: its parents', or their children's at the
+    group's fork epoch with every fork seed."""
+    grid = config["grid"]
+    fields = {"model": group.model, "sizes": group.sizes, "eta": group.eta, "epochs": group.epochs}
+    if group.fork_epoch is None:
+        return [WEIGHTS.format(**fields, init_seed=i, order_seed=o) for i, o in seed_pairs(grid)]
     return [
-        WEIGHTS.format(**group.wildcards(), init_seed=i, order_seed=o)
-        for i, o in seed_pairs(config["grid"])
+        CHILD_WEIGHTS.format(
+            **fields, init_seed=i, order_seed=o, **Fork(group.fork_epoch, f).wildcards()
+        )
+        for i, o in seed_pairs(grid)
+        for f in grid.get("fork_seeds", [])
     ]
 
 
@@ -249,20 +401,22 @@ def headline_dumps(config: Mapping[str, Any]) -> list[str]:
     return [
         path
         for group in groups(config)
-        if group.epochs == last and len(parse_sizes(group.sizes)) > 2
+        if group.fork_epoch is None and group.epochs == last and len(parse_sizes(group.sizes)) > 2
         for path in weights_paths(config, group)
     ]
 
 
 def shared_settings(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings that a (model, sizes, eta, epochs) group's networks share: all but seeds."""
+    """The settings that a block's networks share: all but their init and order seeds
+    (a child block's fork among them)."""
     settings = train_config(config, {**wildcards, "init_seed": 0, "order_seed": 0}).to_dict()
     del settings["init_seed"], settings["order_seed"]
     return settings
 
 
 def train_config(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> TrainConfig:
-    """The TrainConfig of the network that a weights path names."""
+    """The TrainConfig of the network that a weights path names (a child's: with its fork)."""
+    fork = {key: int(wildcards[key]) for key in ("fork_epoch", "fork_seed") if key in wildcards}
     return TrainConfig(
         sizes=parse_sizes(wildcards["sizes"]),
         eta=float(wildcards["eta"]),
@@ -271,4 +425,5 @@ def train_config(config: Mapping[str, Any], wildcards: Mapping[str, Any]) -> Tra
         order_seed=int(wildcards["order_seed"]),
         n_train=config["data"]["n_train"],
         **model_settings(config, wildcards["model"]),
+        **fork,
     )

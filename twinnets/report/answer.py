@@ -21,11 +21,14 @@ from twinnets.compare.barriers import N_ALPHA
 from twinnets.compare.summary import MIN_UNITS, N_BOOT
 from twinnets.compare.symmetry import COORDINATE_WORDS, symmetry
 from twinnets.report.selection import (
+    FORK_COLUMN,
     KIND_PAIRS,
     KIND_WORDS,
     headline_group,
     headline_kind,
     init_contrast,
+    only_forks,
+    without_forks,
 )
 
 #: Shown in place of an interval where the seeds are too few (summary.MIN_UNITS).
@@ -676,8 +679,70 @@ def _controls_section(
 # --------------------------------------------------------------------------- the answer
 
 
+def _forked_twins(forks: pd.DataFrame, children: pd.DataFrame) -> list[str]:
+    """The siblings of every group of forked children, in a table of their own."""
+    if forks.empty:
+        return []
+    s = Summary(forks)
+    keys = ["model", "sizes", "eta", "epochs", FORK_COLUMN]
+    siblings = forks[forks.pair_kind == "siblings"]
+    rows = []
+    for group in siblings[keys].drop_duplicates().sort_values(keys).to_dict("records"):
+        q = s.quote(group, "siblings", "relative_all")
+        if not q:
+            continue
+        raw = s.quote(group, "siblings", "barrier_test_error_raw")
+        ends = s.quote(group, "siblings", "endpoint_test_error_raw")
+        verdict = {True: "one basin", False: "not one basin", None: "cannot tell"}
+        rows.append(
+            {
+                "model": f"`{group['model']}`",
+                "eta": _f(group["eta"], 2),
+                "epochs": int(group["epochs"]),
+                "forked at epoch": int(group[FORK_COLUMN]),
+                "pairs": int(q.get("n")),
+                "fork seeds": int(q.get("n_fork_seeds")),
+                "relative distance": q.ci(),
+                "aligned": s.quote(group, "siblings", "relative_signed").ci(),
+                "agreement": s.quote(group, "siblings", "agreement").ci("pct"),
+                "raw barrier (points)": raw.ci("pts"),
+                "aligned barrier (points)": s.quote(
+                    group, "siblings", "barrier_test_error_aligned"
+                ).ci("pts"),
+                "endpoints' error": ends.ci("pct"),
+                "by the rule, raw path": verdict[one_basin(raw, ends)] if raw else "n/a",
+            }
+        )
+    if not rows:
+        return []
+    keys = ["model", "sizes", "eta", "init_seed", "order_seed", FORK_COLUMN, "fork_seed"]
+    n_children = len(children[keys].drop_duplicates())
+    return [
+        "",
+        "## Forked twins",
+        "",
+        f"This run also forked {n_children} children from its networks (grid.fork_epochs): "
+        "children of one parent share its init and its first epochs up to the fork, then each "
+        f"follows the data order of its own fork seed. The {KIND_PAIRS['siblings']} are quoted "
+        "here and nowhere above; every number of the sections above is the parents'. Siblings "
+        "share their init, so the straight line between them needs no alignment: the rule "
+        "above is applied to the raw barrier (Frankle et al. 2020's test of stability). The "
+        "bootstrap resamples fork seeds as a third factor, so an interval needs "
+        f"{MIN_UNITS} fork seeds or more. Every other pair of children, by kind, is in "
+        "`summary.csv` (rows with a `fork_epoch`).",
+        "",
+        _md_table(pd.DataFrame(rows)),
+    ]
+
+
 def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.DataFrame) -> str:
-    """``results/answer.md``: generated, so it can never disagree with the tables."""
+    """``results/answer.md``: generated, so it can never disagree with the tables.
+
+    The prose speaks of the grid's own networks; forked children (groups with a
+    ``fork_epoch``) are kept out of it and quoted in a section of their own.
+    """
+    forks, children = only_forks(summary), only_forks(networks)
+    summary, networks, pairs = (without_forks(f) for f in (summary, networks, pairs))
     s = Summary(summary)
     h = _headline(s, networks, pairs)
     group, kind = h.group, h.kind
@@ -693,6 +758,7 @@ def answer_markdown(summary: pd.DataFrame, networks: pd.DataFrame, pairs: pd.Dat
         *_kinds_table(s, group),
         *_trend_table(s, h.model, kind),
         *_controls(s, networks, kind),
+        *_forked_twins(forks, children),
     ]
     return "\n".join(lines) + "\n"
 

@@ -17,7 +17,7 @@ import pandas as pd
 from twinnets._io import atomic_write_text
 from twinnets.report.figures.labels import eta_text
 from twinnets.report.figures.tables import Table, read_table
-from twinnets.report.selection import KIND_WORDS
+from twinnets.report.selection import FORK_COLUMN, KIND_WORDS
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -125,6 +125,8 @@ def _summary_row(head: dict, group: pd.DataFrame) -> dict:
     row = {**head, "pairs": int(group["n"].max())}
     row["pair_kind"] = KIND_WORDS.get(row["pair_kind"], row["pair_kind"])
     row["eta"] = eta_text(row["eta"])
+    if FORK_COLUMN in row:  # the groups of forked children; empty for the grid's own
+        row[FORK_COLUMN] = "" if pd.isna(row[FORK_COLUMN]) else str(int(row[FORK_COLUMN]))
     for _, stat in group.iterrows():
         label, fmt = SUMMARY_STATISTICS[stat["statistic"]]
         points = "points" in label
@@ -136,15 +138,16 @@ def _summary_row(head: dict, group: pd.DataFrame) -> dict:
 
 def summary_page(summary: Table, out: str | os.PathLike) -> None:
     """The key statistics per group and pair kind, each with its interval and null."""
-    frame = read_table(summary)
-    keys = [k for k in ("model", "sizes", "eta", "epochs", "pair_kind") if k in frame]
+    frame = read_table(summary, forks=True)
+    keys = [k for k in ("model", "sizes", "eta", "epochs", FORK_COLUMN, "pair_kind") if k in frame]
     frame = frame[frame["statistic"].isin(SUMMARY_STATISTICS)]
     shown = pd.DataFrame(
         [
             _summary_row(dict(zip(keys, key, strict=True)), group)
-            for key, group in frame.groupby(keys, sort=True)
+            for key, group in frame.groupby(keys, sort=True, dropna=False)
         ]
-    )
+    ).rename(columns={FORK_COLUMN: "forked at epoch"})
+    keys = ["forked at epoch" if k == FORK_COLUMN else k for k in keys]
     order = [k for k in keys if k in shown] + ["pairs"]
     labels = [label for label, _ in SUMMARY_STATISTICS.values() if label in shown]
     shown = shown[order + labels] if len(shown) else shown

@@ -13,6 +13,11 @@ KIND_WORDS = {
     "same_order": "same order, different init",
     "both_differ": "both differ",
     "identical_seeds": "identical seeds",
+    # forked children (twinnets.compare.groups.pair_kind), in groups of their own
+    "siblings": "siblings (one parent, different fork seeds)",
+    "same_order_until_fork": "same order until the fork, different init",
+    "same_order_after_fork": "same order after the fork only, different init",
+    "same_init_same_order_after_fork": "same init, same order after the fork only",
 }
 #: The same kinds as a noun phrase for prose ("over the ...").
 KIND_PAIRS = {
@@ -20,7 +25,18 @@ KIND_PAIRS = {
     "same_order": "pairs with the same data order and different inits",
     "same_init": "pairs with the same init and different data orders",
     "identical_seeds": "pairs with identical seeds",
+    "siblings": "sibling pairs (children of one parent that differ in their fork seeds)",
+    "same_order_until_fork": "pairs of children with different inits whose data order is the "
+    "same until the fork only",
+    "same_order_after_fork": "pairs of children with different inits whose data order is the "
+    "same after the fork only",
+    "same_init_same_order_after_fork": "pairs of children with the same init whose data order "
+    "is the same after the fork only",
 }
+#: The group key of forked children (``twinnets.compare.summary.FORK_KEY``), and the
+#: columns only their rows fill.
+FORK_COLUMN = "fork_epoch"
+FORK_COLUMNS = (FORK_COLUMN, "fork_seed", "a_fork_seed", "b_fork_seed", "n_fork_seeds")
 #: The kind the prose speaks of first: two independent trainings, if the grid has them.
 HEADLINE_KINDS = ("both_differ", "same_order", "same_init", "identical_seeds")
 
@@ -65,3 +81,20 @@ def init_contrast(
     if candidates.empty or (len(base) and (base["init"] == "scaled").all()):
         return None
     return {"model": candidates.model.iloc[0], "sizes": sizes, "eta": eta, "epochs": epochs}
+
+
+def without_forks(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the grid's own groups, none of a group of forked children: a child's group
+    shares (model, sizes, eta, epochs) with its parents', so a selection by those would mix
+    them. The prose and the figures speak of the parents; the children have their own table."""
+    if FORK_COLUMN not in frame.columns:
+        return frame
+    rows = frame[frame[FORK_COLUMN].isna()]
+    return rows.drop(columns=[c for c in FORK_COLUMNS if c in rows.columns])
+
+
+def only_forks(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the groups of forked children (none in a run without them)."""
+    if FORK_COLUMN not in frame.columns:
+        return frame.iloc[0:0]
+    return frame[frame[FORK_COLUMN].notna()]

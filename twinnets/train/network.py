@@ -19,9 +19,16 @@ Randomness protocol (documented in the README, so anyone can rebuild a network):
 * order: epoch k (1, 2, ...) visits the training set in the order
   ``numpy.random.default_rng([order_seed, k]).permutation(n_train)``; mini-batches
   are consecutive slices of that order.
+* fork: a child forked from its parent at epoch K with fork seed F (``fork_epoch``,
+  ``fork_seed``) follows its parent's order (its ``order_seed``) in epochs 1..K and
+  ``numpy.random.default_rng([F, k]).permutation(n_train)`` in every epoch k > K. So
+  children of one parent share its init and first K epochs and differ only in their
+  fork seeds (Frankle et al. 2020's spawning); at K = 0 they are children of the init,
+  and the order seed plays no part. ``epoch_order`` is the one home of this rule.
 
-Because epoch k's order depends only on (order_seed, k), training resumes exactly, from
-a dump of the same arithmetic (``kernels.ARITHMETIC_VERSION``).
+Because epoch k's order depends only on (order_seed, fork, k), training resumes exactly,
+from a dump of the same arithmetic (``kernels.ARITHMETIC_VERSION``); a child resumes
+from its parent's dump at epoch K or earlier (``TrainConfig.resume_refusal``).
 """
 
 from __future__ import annotations
@@ -79,6 +86,10 @@ class TrainConfig:
     l2: str = "weights"
     schedule: str = "constant"
     tau: float = 1000.0
+    #: Forked from its parent after this many epochs (None: not a child; see ``epoch_order``).
+    fork_epoch: int | None = None
+    #: The seed of the child's data order after the fork (set with ``fork_epoch``).
+    fork_seed: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
@@ -126,12 +137,41 @@ class TrainConfig:
             problems.append(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if not (math.isfinite(self.tau) and self.tau > 0):
             problems.append(f"tau must be a positive number of steps, got {self.tau}")
+        problems += self._fork_problems()
         if problems:
             raise ValueError("invalid training settings: " + "; ".join(problems))
 
+    def _fork_problems(self) -> list[str]:
+        """A child needs both its fork epoch and its fork seed, each 0 or more."""
+        if (self.fork_epoch is None) != (self.fork_seed is None):
+            given, missing = (
+                ("fork_epoch", "fork_seed")
+                if self.fork_seed is None
+                else ("fork_seed", "fork_epoch")
+            )
+            return [
+                f"{given} is set but {missing} is not: a forked child needs both "
+                "(fork_epoch: the epochs shared with its parent, fork_seed: its data order "
+                "after them); set both or neither"
+            ]
+        problems = []
+        if self.fork_epoch is not None and self.fork_epoch < 0:
+            problems.append(f"fork_epoch must be 0 or more, got {self.fork_epoch}")
+        if self.fork_seed is not None and self.fork_seed < 0:
+            problems.append(f"fork_seed must be 0 or more, got {self.fork_seed}")
+        return problems
+
+    @property
+    def forked(self) -> bool:
+        return self.fork_epoch is not None
+
     def to_dict(self) -> dict:
+        """Every setting; the fork only for a child, so a network that is not one has the
+        same settings (in its dump, in the workflow's params) as before forks existed."""
         d = dataclasses.asdict(self)
         d["sizes"] = list(self.sizes)
+        if not self.forked:
+            del d["fork_epoch"], d["fork_seed"]
         return d
 
     @classmethod
@@ -142,6 +182,41 @@ class TrainConfig:
     def same_network(self, other: TrainConfig) -> bool:
         """True when ``other`` differs at most in ``epochs``: one is a prefix of the other."""
         return dataclasses.replace(self, epochs=0) == dataclasses.replace(other, epochs=0)
+
+    def parent(self) -> TrainConfig:
+        """The network a child was forked from (itself, if it is not a child)."""
+        return dataclasses.replace(self, fork_epoch=None, fork_seed=None)
+
+    def resume_refusal(self, dump: TrainConfig) -> str | None:
+        """Why this network cannot continue a dump trained with ``dump``; None if it can.
+
+        It can continue an earlier checkpoint of itself, and a child can continue its
+        parent's dump up to the fork (epochs <= fork_epoch): those are bitwise the
+        child's own first epochs. A parent past the fork, another child (another fork
+        epoch or seed) or a child for its parent are refused.
+        """
+        if self.same_network(dump):
+            return None
+        if not self.parent().same_network(dump.parent()):
+            return "the dump was trained with different settings"
+        if self.forked and not dump.forked:
+            if dump.epochs <= self.fork_epoch:
+                return None
+            return (
+                f"the dump is the parent after {dump.epochs} epochs, past the fork at epoch "
+                f"{self.fork_epoch}: a child resumes from its parent's dump at epoch "
+                f"{self.fork_epoch} or earlier"
+            )
+        if dump.forked and not self.forked:
+            return (
+                f"the dump is a child (fork_epoch={dump.fork_epoch}, fork_seed={dump.fork_seed}) "
+                "and the requested network its parent: a parent never continues a child"
+            )
+        return (
+            f"the dump is another child (fork_epoch={dump.fork_epoch}, "
+            f"fork_seed={dump.fork_seed}) than the requested one (fork_epoch="
+            f"{self.fork_epoch}, fork_seed={self.fork_seed}); resume from its parent's dump"
+        )
 
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.to_dict().items())
@@ -202,9 +277,20 @@ def init_params(config: TrainConfig) -> Params:
     return Params(weights, biases).astype(config.dtype)
 
 
-def epoch_order(order_seed: int, epoch: int, n_train: int) -> np.ndarray:
-    """The order in which epoch ``epoch`` (1-based) visits the training set."""
-    return np.random.default_rng([order_seed, epoch]).permutation(n_train)
+def epoch_seed(config: TrainConfig, epoch: int) -> int:
+    """The seed of epoch ``epoch``'s order: the order seed, or after a child's fork its fork seed."""
+    if config.forked and epoch > config.fork_epoch:
+        return config.fork_seed
+    return config.order_seed
+
+
+def epoch_order(config: TrainConfig, epoch: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` (1-based) visits the network's training set.
+
+    ``default_rng([epoch_seed(config, epoch), epoch]).permutation(config.n_train)``: the one
+    home of the order protocol, for the trainer, the benchmarks and the tests alike.
+    """
+    return np.random.default_rng([epoch_seed(config, epoch), epoch]).permutation(config.n_train)
 
 
 # --------------------------------------------------------------------------- maths
@@ -610,9 +696,10 @@ def _resumed_epochs(configs: Sequence[TrainConfig], resume: Sequence[TrainedNetw
         raise ValueError(f"members resume from different epochs: {sorted(done_set)}")
     done = done_set.pop()
     for c, r in zip(configs, resume, strict=True):
-        if not c.same_network(r.config):
+        refusal = c.resume_refusal(r.config)
+        if refusal:
             raise ValueError(
-                "cannot resume: the dump was trained with different settings.\n"
+                f"cannot resume: {refusal}.\n"
                 f"  dump:      {r.config.describe()}\n  requested: {c.describe()}"
             )
         if r.arithmetic != ARITHMETIC_VERSION:
@@ -713,7 +800,7 @@ def _run_epoch(
     seconds = 0.0
     if epoch:
         started = time.perf_counter()
-        order = epoch_order(config.order_seed, epoch, config.n_train)
+        order = epoch_order(config, epoch)
         first_step = (epoch - 1) * batches_per_epoch(config)
         sgd_epoch_flat(theta, layout, sets.train, sets.train_labels, order, config, first_step)
         seconds = time.perf_counter() - started

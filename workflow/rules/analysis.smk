@@ -1,30 +1,39 @@
-rule analyze:
-    input:
-        weights=group_weights,
-        mnist=rules.download_mnist.output,
-    output:
-        pairs=GROUP_TABLE.format(table="pairs"),
-        networks=GROUP_TABLE.format(table="networks"),
-        curves=GROUP_TABLE.format(table="curves"),
-    log:
-        "logs/analyze/model={model}/sizes={sizes}/eta={eta}/epochs={epochs}.log",
-    benchmark:
-        "benchmarks/analyze/model={model}/sizes={sizes}/eta={eta}/epochs={epochs}.tsv"
-    group:
-        "analysis"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=analyze_mem_mb,
-        runtime=analyze_runtime,
-    params:
-        model=lambda wildcards: wildcards.model,
-        barrier_pairs=config["analysis"]["barrier_pairs"],
-        unseen_variance=config["analysis"]["unseen_variance"],
-        code=code("analyze_group.py"),
-    script:
-        "../../scripts/analyze_group.py"
+# One analysis job per group (grid.groups): the grid's (model, sizes, eta, epochs) groups,
+# and the groups of children forked at an epoch (their own rule, paths with fork_epoch=).
+for name, folder in (
+    ("analyze", grid.GROUP_FOLDER),
+    ("analyze_forks", grid.FORK_GROUP_FOLDER),
+):
+
+    rule:
+        name:
+            name
+        input:
+            weights=group_weights,
+            mnist=rules.download_mnist.output,
+        output:
+            pairs=grid.GROUP_TABLE.format(folder=folder, table="pairs"),
+            networks=grid.GROUP_TABLE.format(folder=folder, table="networks"),
+            curves=grid.GROUP_TABLE.format(folder=folder, table="curves"),
+        log:
+            f"logs/analyze/{folder}.log",
+        benchmark:
+            f"benchmarks/analyze/{folder}.tsv"
+        group:
+            "analysis"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=analyze_mem_mb,
+            runtime=analyze_runtime,
+        params:
+            model=lambda wildcards: wildcards.model,
+            barrier_pairs=config["analysis"]["barrier_pairs"],
+            unseen_variance=config["analysis"]["unseen_variance"],
+            code=code("analyze_group.py"),
+        script:
+            "../../scripts/analyze_group.py"
 
 
 rule gather_tables:

@@ -32,43 +32,42 @@ def all_weights(config):
 
 
 def group_weights(wildcards):
-    """The dumps compared in one (model, sizes, eta, epochs) group."""
-    return grid.weights_paths(config, grid.Group(**wildcards))
+    """The dumps compared in one (model, sizes, eta, epochs) group, or in one group of
+    children forked at an epoch (wildcard fork_epoch)."""
+    return grid.weights_paths(config, grid.Group.of(wildcards))
 
 
-# Training: one job per setting (model, sizes, eta), block of seeds and checkpoint
-# (grid.train_rules). The functions below that take a setting and a block return the
-# input, param or resource function of that block's rule; its wildcard is the checkpoint.
+# Training: one job per setting (model, sizes, eta), block of seeds (a parent block, or
+# its children at one fork) and checkpoint (grid.train_rules). The functions below that
+# take a setting and a block return the input, param or resource function of that block's
+# rule; its wildcard is the checkpoint.
 
 
 def resume_from(setting, block):
-    """The block's dumps at the previous checkpoint, which its training continues."""
+    """The block's dumps at the previous checkpoint, which its training continues (for
+    children at the fork: their parents' dumps, so the shared epochs train once)."""
 
     def dumps(wildcards):
-        previous = grid.previous_checkpoint(config["grid"], int(wildcards.epochs))
-        if previous is None:
-            return []
-        return block.weights(**setting.wildcards(), epochs=previous)
+        epochs = int(wildcards.epochs)
+        return block.resume_weights(config["grid"], epochs, **setting.wildcards())
 
     return dumps
 
 
-def train_settings(setting):
-    """What the block's networks share: all settings but their seeds."""
+def train_settings(setting, block):
+    """What the block's networks share: all settings but their seeds (children: the fork)."""
+    fork = {} if block.fork is None else block.fork.wildcards()
 
     def settings(wildcards):
-        return grid.shared_settings(config, {**setting.wildcards(), **wildcards})
+        wildcards = {**setting.wildcards(), **fork, **wildcards}
+        return grid.shared_settings(config, wildcards)
 
     return settings
 
 
-GROUP_TABLE = "results/tables/groups/model={{model}}/sizes={{sizes}}/eta={{eta}}/epochs={{epochs}}/{table}.parquet"
-
-
 def group_tables(table):
-    """One table of every (model, sizes, eta, epochs) group."""
-    pattern = GROUP_TABLE.format(table=table)
-    return [pattern.format(**group.wildcards()) for group in grid.groups(config)]
+    """One table of every group: (model, sizes, eta, epochs), and the forked children's."""
+    return [group.table(table) for group in grid.groups(config)]
 
 
 # Resources a cluster scheduler can trust: derived from each job's work by
@@ -92,7 +91,8 @@ def train_threads(block):
 
 def train_runtime(setting, block):
     def runtime(wildcards, attempt):
-        settings, start = train_settings(setting)(wildcards), start_epoch(wildcards)
+        settings = train_settings(setting, block)(wildcards)
+        start = start_epoch(wildcards)
         return jobres.train_runtime(
             settings, start, attempt, len(block.members), train_threads(block)
         )
@@ -102,7 +102,7 @@ def train_runtime(setting, block):
 
 def train_mem_mb(setting, block):
     def mem_mb(wildcards, attempt):
-        settings = train_settings(setting)(wildcards)
+        settings = train_settings(setting, block)(wildcards)
         return jobres.train_mem_mb(settings, attempt, len(block.members))
 
     return mem_mb

@@ -112,7 +112,8 @@ def _is_dump_of(path: Path, pair: Pair, seeds: tuple[int, int]) -> bool:
     keys = hive_keys(path)
     try:
         return (
-            keys.get("model", "mlp") == pair.model
+            "fork_epoch" not in keys  # a forked child shares its parent's seeds
+            and keys.get("model", "mlp") == pair.model
             and keys["sizes"] == pair.sizes
             and float(keys["eta"]) == pair.eta
             and (int(keys["init_seed"]), int(keys["order_seed"])) == seeds

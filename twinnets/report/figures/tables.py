@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from twinnets.report.selection import headline_kind, headline_model
+from twinnets.report.selection import headline_kind, headline_model, without_forks
 
 Table = pd.DataFrame | str | os.PathLike
 
@@ -21,17 +21,21 @@ Table = pd.DataFrame | str | os.PathLike
 SEED_COLUMNS = ["a_init_seed", "a_order_seed", "b_init_seed", "b_order_seed"]
 
 
-def read_table(table: Table) -> pd.DataFrame:
+def read_table(table: Table, forks: bool = False) -> pd.DataFrame:
     """A DataFrame, read from Parquet or CSV by suffix, with ``model`` and ``family`` columns.
 
     Tables from before the convex controls have neither: every row is then the MLP. Since
-    then every table has both, so a ``model`` without its ``family`` is an error.
+    then every table has both, so a ``model`` without its ``family`` is an error. The
+    rows of forked children's groups are left out unless ``forks``: the figures draw the
+    grid's networks, and a child shares its group's (model, eta, epochs) with its parents.
     """
     if isinstance(table, pd.DataFrame):
         frame = table.copy()
     else:
         path = Path(table)
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    if not forks:
+        frame = without_forks(frame)
     if "model" not in frame.columns:
         frame["model"] = "mlp"
         if "family" not in frame.columns:

@@ -133,7 +133,7 @@ def test_tanh_and_relu_epochs_match_a_dense_per_sample_loop(small_data, config):
     """300 SGD steps (batches of 2 over 600 images) of the kernels' own tanh and ReLU against
     NumPy's, with the derivatives written from the activations' outputs."""
     config = dataclasses.replace(config, n_train=600, epochs=1, batch_size=2)
-    order = epoch_order(config.order_seed, 1, config.n_train)
+    order = epoch_order(config, 1)
     pixels = small_data.train.pixels[: config.n_train]
     labels = small_data.train.labels[: config.n_train]
     start = init_params(config)

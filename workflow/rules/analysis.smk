@@ -1,7 +1,42 @@
+# A group's pairs in shards (twinnets.compare.shards, config analysis.shard_networks): each
+# analyze_shard job compares the pairs between two tiles of networks; analyze merges them
+# in the unsharded order and adds the per-network table.
+rule analyze_shard:
+    input:
+        weights=group_weights,
+        mnist=rules.download_mnist.output,
+    output:
+        pairs=SHARD_TABLE.format(table="pairs"),
+        curves=SHARD_TABLE.format(table="curves"),
+    log:
+        "logs/analyze_shard/model={model}/sizes={sizes}/eta={eta}/epochs={epochs}/shard={shard}.log",
+    benchmark:
+        "benchmarks/analyze_shard/model={model}/sizes={sizes}/eta={eta}/epochs={epochs}/shard={shard}.tsv"
+    group:
+        "shards"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=shard_mem_mb,
+        runtime=shard_runtime,
+    params:
+        model=lambda wildcards: wildcards.model,
+        shard_networks=config["analysis"]["shard_networks"],
+        barrier_pairs=config["analysis"]["barrier_pairs"],
+        max_pairs=config["analysis"]["max_pairs"],
+        unseen_variance=config["analysis"]["unseen_variance"],
+        code=code("analyze_shard.py"),
+    script:
+        "../../scripts/analyze_shard.py"
+
+
 rule analyze:
     input:
         weights=group_weights,
         mnist=rules.download_mnist.output,
+        pairs=shard_tables("pairs"),
+        curves=shard_tables("curves"),
     output:
         pairs=GROUP_TABLE.format(table="pairs"),
         networks=GROUP_TABLE.format(table="networks"),
@@ -16,11 +51,10 @@ rule analyze:
         ENV
     threads: 1
     resources:
-        mem_mb=analyze_mem_mb,
-        runtime=analyze_runtime,
+        mem_mb=networks_mem_mb,
+        runtime=networks_runtime,
     params:
         model=lambda wildcards: wildcards.model,
-        barrier_pairs=config["analysis"]["barrier_pairs"],
         unseen_variance=config["analysis"]["unseen_variance"],
         code=code("analyze_group.py"),
     script:

@@ -1,20 +1,35 @@
-"""Benchmark: how long Snakemake takes to plan grids of thousands of networks.
+"""Benchmark: how long Snakemake takes to plan grids of thousands of networks, what the
+analysis costs per pair, and what a 10,000-network grid would take on a cluster.
 
 What it measures
-    Wall time of ``snakemake -n`` (a dry run: parse the workflow, validate the config,
-    build the DAG of every job, print the plan) on an empty results folder, for square
-    ``crossed`` grids of 1,024, 4,096 and 16,384 networks ([784, 30, 10], 1,000 training
-    images, checkpoints 0 and 1, blocks of 8): the time before a cluster run submits its
-    first job, and that every cluster job pays again when it reads the workflow. Issue
-    #17's targets: at most 60 s for 4,096 networks and 4 min for 16,384.
+    1. Planning: wall time of ``snakemake -n`` (a dry run: parse the workflow, validate the
+       config, build the DAG of every job, print the plan) on an empty results folder, for
+       square ``crossed`` grids of 1,024, 4,096 and 16,384 networks ([784, 30, 10], 1,000
+       training images, checkpoints 0 and 1, blocks of 8): the time before a cluster run
+       submits its first job, and that every cluster job pays again when it reads the
+       workflow. Issue #17's targets: at most 60 s for 4,096 networks and 4 min for 16,384.
+    2. Analysis (``--analysis-networks``, default 64; 0 skips it): a real group of that many
+       [784, 30, 10] networks (1,000 training images, 1 epoch, init seed = order seed;
+       trained once and cached under ``--cache``, training not timed) analysed as one shard
+       without barriers (``twinnets.compare.shards.analyze_shard``, one BLAS thread): CPU seconds
+       per 10,000 pairs (fixed per-job and per-network costs included); one pair's loss
+       barrier; and the group-wide pair plan every shard makes (``plan_pairs``), per pair.
+    3. A projection from those unit costs: ``--project-networks`` networks (10,000) trained
+       for ``--project-epochs`` (30) on 50,000 images, their pairs analysed (one group, the
+       last checkpoint: N (N - 1) / 2 = 5 x 10^7 pairs, or ``--max-pairs`` per kind for 4
+       kinds), on ``--nodes`` (100) nodes of ``--cores-per-node`` (32) cores, every core
+       busy (no queue waits, no failed jobs). Training per network from
+       ``twinnets.pipeline.resources.train_seconds`` (unit costs measured on the 2-core
+       reference VM, no safety factor).
 
 How
-    A private copy of the workflow per run (so no results or locks interfere), one run
-    per size, one after the other; ``--sizes`` picks the sizes. The machine is shared:
-    run it twice when numbers look noisy.
+    A private copy of the workflow per planning run (so no results or locks interfere), one
+    run per size, one after the other; ``--sizes`` picks the sizes (``--sizes`` with no value
+    skips planning). The machine is shared: run it twice when numbers look noisy.
 
 Usage
     python bench/bench_scale.py --mnist DIR [--sizes 1024 4096 16384]
+        [--analysis-networks 64] [--nodes 100 --cores-per-node 32] [--max-pairs N]
         [--out results/bench/scale.csv]
 """
 
@@ -34,6 +49,12 @@ import time
 from pathlib import Path
 
 import yaml
+from threadpoolctl import threadpool_limits
+
+from twinnets.compare import shards
+from twinnets.dumps.checkpoints import train_checkpoint
+from twinnets.pipeline import resources
+from twinnets.train.network import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs")
@@ -78,10 +99,112 @@ def plan(networks: int, mnist: str) -> dict:
     return {"networks": networks, "train_rules": rules, "jobs": jobs, "seconds": seconds}
 
 
+def ensure_networks(cache: Path, mnist: str, n: int, n_train: int) -> list[Path]:
+    """``n`` networks of one group (1 epoch on ``n_train`` images), trained once and cached."""
+    paths = []
+    for seed in range(n):
+        path = cache / f"n_train={n_train}" / f"seed={seed}" / "epochs=1.parquet"
+        if not path.exists():
+            config = TrainConfig(epochs=1, n_train=n_train, init_seed=seed, order_seed=seed)
+            train_checkpoint(config, mnist, path)
+        paths.append(path)
+    return paths
+
+
+def measure_analysis(mnist: str, n: int, n_train: int, cache: Path) -> dict:
+    """Unit costs of the analysis, measured on a real group of ``n`` networks."""
+    started = time.perf_counter()
+    paths = ensure_networks(cache, mnist, n, n_train)
+    print(f"{n} networks ready in {time.perf_counter() - started:.1f} s (not timed)", flush=True)
+    # CPU seconds of this process (BLAS on one thread, as an analyze_shard job runs it):
+    # on a shared machine, wall time would count the other users' load too
+    clock = time.process_time
+    with threadpool_limits(1):
+        started, wall = clock(), time.perf_counter()
+        pairs, _ = shards.analyze_shard(paths, mnist, "0-0", tile=n, barrier_pairs=0)
+        seconds, wall = clock() - started, time.perf_counter() - wall
+        started = clock()
+        shards.analyze_shard(paths[:2], mnist, "0-0", tile=2, barrier_pairs=1)
+        one_barrier = clock() - started
+        started = clock()
+        shards.analyze_shard(paths[:2], mnist, "0-0", tile=2, barrier_pairs=0)
+        one_barrier -= clock() - started
+    headers = [shards.read_header(p) for p in paths]
+    started = clock()
+    shards.plan_pairs(headers)
+    plan = (clock() - started) / len(pairs)
+    row = {
+        "networks": n,
+        "n_train": n_train,
+        "pairs": len(pairs),
+        "seconds": seconds,
+        "wall_seconds": wall,
+        "seconds_per_10k_pairs": seconds / len(pairs) * 10_000,
+        "barrier_seconds": one_barrier,
+        "plan_seconds_per_pair": plan,
+    }
+    print(
+        f"analysis of {n} networks ({len(pairs):,} pairs, {n_train:,} training images, "
+        f"no barriers, 1 thread): {seconds:.1f} CPU-s ({wall:.1f} s wall) = "
+        f"{row['seconds_per_10k_pairs']:.0f} s "
+        f"per 10,000 pairs; one loss barrier {one_barrier:.2f} s; the group's pair plan "
+        f"{plan * 1e6:.1f} us per pair",
+        flush=True,
+    )
+    return row
+
+
+def project(unit: dict, args: argparse.Namespace) -> list[str]:
+    """What a grid of ``args.project_networks`` networks would take on the cluster."""
+    n, cores = args.project_networks, args.nodes * args.cores_per_node
+    settings = {
+        "sizes": [784, 30, 10],
+        "n_train": 50_000,
+        "epochs": args.project_epochs,
+        "batch_size": 10,
+    }
+    train_cpu = n * resources.train_seconds(settings)
+    all_pairs = n * (n - 1) // 2
+    pairs = all_pairs if args.max_pairs is None else min(all_pairs, 4 * args.max_pairs)
+    per_pair = unit["seconds_per_10k_pairs"] / 10_000
+    # a barrier is evaluated on at most 10,000 training images and the 10,000 test images
+    images = (min(unit["n_train"], 10_000) + 10_000, 20_000)
+    analysis_cpu = pairs * per_pair + 45 * unit["barrier_seconds"] * images[1] / images[0]
+    tiles = math.ceil(n / args.shard_networks)
+    n_shards = tiles * (tiles + 1) // 2
+    plan_cpu = n_shards * all_pairs * unit["plan_seconds_per_pair"]
+    lines = [
+        f"projection: {n:,} networks x {args.project_epochs} epochs on 50,000 images, "
+        f"{args.nodes} nodes x {args.cores_per_node} cores = {cores:,} cores",
+        f"  training: {resources.train_seconds(settings):.0f} s per network "
+        f"(resources.train_seconds), {train_cpu / 3600:,.0f} CPU-hours, "
+        f"{train_cpu / cores / 3600:.2f} h wall",
+        f"  analysis: {pairs:,} pairs x {per_pair * 1e3:.1f} ms (measured, 1,000-image "
+        f"group; per-pair cost does not depend on the training set) + 45 barriers: "
+        f"{analysis_cpu / 3600:,.0f} CPU-hours, {analysis_cpu / cores / 3600:.2f} h wall",
+        f"  pair plan: {n_shards:,} shards (tiles of {args.shard_networks}) each plan "
+        f"{all_pairs:,} pairs: {plan_cpu / 3600:,.0f} CPU-hours, "
+        f"{plan_cpu / cores / 3600:.2f} h wall",
+        f"  total: {(train_cpu + analysis_cpu + plan_cpu) / cores / 3600:.2f} h wall "
+        "(one group, the last checkpoint; each further checkpoint adds its analysis)",
+    ]
+    print("\n".join(lines), flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mnist", required=True, help="folder holding the four MNIST .gz files")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096, 16384])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1024, 4096, 16384])
+    parser.add_argument("--analysis-networks", type=int, default=64)
+    parser.add_argument("--analysis-n-train", type=int, default=1_000)
+    parser.add_argument("--cache", type=Path, default=Path("results/bench/scale-networks"))
+    parser.add_argument("--project-networks", type=int, default=10_000)
+    parser.add_argument("--project-epochs", type=int, default=30)
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--cores-per-node", type=int, default=32)
+    parser.add_argument("--shard-networks", type=int, default=shards.SHARD_NETWORKS)
+    parser.add_argument("--max-pairs", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("results/bench/scale.csv"))
     args = parser.parse_args(argv)
 
@@ -96,11 +219,19 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {args.out}")
+    if rows:
+        with args.out.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {args.out}")
+    if args.analysis_networks:
+        mnist = str(Path(args.mnist).resolve())
+        unit = measure_analysis(mnist, args.analysis_networks, args.analysis_n_train, args.cache)
+        lines = project(unit, args)
+        out = args.out.with_name(args.out.stem + "-analysis.txt")
+        out.write_text("\n".join([f"{k}: {v}" for k, v in unit.items()] + lines) + "\n")
+        print(f"wrote {out}")
     return 0
 
 

@@ -151,6 +151,36 @@ def test_analysis_follows_networks_pairs_and_barriers():
     assert resources.tables_runtime(10**6) > resources.tables_runtime(10)
 
 
+def test_shards_follow_their_own_pairs_and_the_group_plan():
+    s, m = resources.shard_seconds, resources.shard_mem_mb
+    # one shard of all 64 networks costs what the unsharded analysis does, plus the plan
+    whole = s(NIELSEN, 64, 64, 2016, 50_000, 45)
+    assert whole == pytest.approx(
+        resources.analyze_seconds(NIELSEN, 64, 50_000, 45)
+        + 64 * resources.ANALYSIS_SECONDS_PER_HEADER
+        + 2016 * resources.ANALYSIS_SECONDS_PER_PLANNED_PAIR
+    )
+    # a 1,024-network group in tiles of 64: an off-diagonal shard of 4,096 pairs
+    shard = s(NIELSEN, 1024, 128, 4096, 50_000, 45)
+    assert shard > s(NIELSEN, 1024, 64, 2016, 50_000, 45)  # diagonal: half the pairs
+    assert shard < resources.analyze_seconds(NIELSEN, 1024, 50_000, 45) / 50
+    assert resources.shard_runtime(NIELSEN, 1024, 128, 4096, 50_000, 45) < 15  # minutes
+    # memory is bounded by the shard's networks, not the group's (but for the plan)
+    assert (
+        m(NIELSEN, 1024, 128, 4096, 50_000, 45)
+        < resources.analyze_mem_mb(NIELSEN, 1024, 50_000, 45) / 5
+    )
+    assert m(NIELSEN, 16_384, 128, 4096, 50_000, 45) > m(NIELSEN, 1024, 128, 4096, 50_000, 45)
+    assert m(NIELSEN, 64, 64, 2016, 50_000, 45, attempt=2) == 2 * m(
+        NIELSEN, 64, 64, 2016, 50_000, 45
+    )
+    n = resources.networks_mem_mb
+    assert n(NIELSEN, 1024, 523_776, 50_000) < resources.analyze_mem_mb(NIELSEN, 1024, 50_000, 45)
+    assert resources.networks_runtime(NIELSEN, 1024, 523_776, 50_000) > resources.networks_runtime(
+        NIELSEN, 64, 2016, 50_000
+    )
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_jobs_run_blas_with_the_threads_they_were_given(tmp_path, threads):
     sm = SimpleNamespace(log=[str(tmp_path / "job.log")], threads=threads)
@@ -163,16 +193,22 @@ def test_the_workflow_asks_for_what_the_functions_derive(tmp_path, mnist_dir):
     """The rules' resources come from twinnets.pipeline.resources, job by job (a dry run)."""
     workdir = make_copy(tmp_path, mnist_dir)
     out = snakemake(workdir, "-n")
-    jobs, rule, wildcards, networks = {}, None, "", 0
+    jobs, rule, wildcards, networks, sizes = {}, None, "", 0, None
     for line in (out.stdout + out.stderr).splitlines():
         if m := re.match(r"\s*(?:local)?rule (\w+):", line):
             rule, wildcards, networks = m[1], "", 0
         elif m := re.match(r"\s*output: (.*)", line):
             networks = m[1].count("weights.parquet")
+            # a train rule's setting is in its paths, not its wildcards (only epochs)
+            sizes = re.search(r"sizes=([0-9-]+)", m[1])
         elif m := re.match(r"\s*wildcards: (.*)", line):
             wildcards = m[1]
         elif (m := re.match(r"\s*resources: (.*)", line)) and rule:
-            jobs[rule, wildcards] = dict(re.findall(r"(\w+)=([^,\s]+)", m[1]), networks=networks)
+            jobs[rule, wildcards] = dict(
+                re.findall(r"(\w+)=([^,\s]+)", m[1]),
+                networks=networks,
+                sizes=sizes[1] if sizes else None,
+            )
     trains = {k: v for k, v in jobs.items() if k[0].startswith("train_")}
     assert trains and {res["networks"] for res in trains.values()} == {2}  # blocks of 2
     config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
@@ -180,7 +216,7 @@ def test_the_workflow_asks_for_what_the_functions_derive(tmp_path, mnist_dir):
         w = dict(re.findall(r"(\w+)=([^,\s]+)", wildcards))
         epochs = int(w["epochs"])
         work = {
-            "sizes": [int(n) for n in w["sizes"].split("-")],
+            "sizes": [int(n) for n in res["sizes"].split("-")],
             "n_train": config["data"]["n_train"],
             "epochs": epochs,
             "batch_size": config.get("train", {}).get("batch_size", 10),
@@ -190,7 +226,7 @@ def test_the_workflow_asks_for_what_the_functions_derive(tmp_path, mnist_dir):
         runtime = resources.train_runtime(work, start, 1, n, min(2, n))  # common.smk's threads
         assert int(res["runtime"]) == runtime, (wildcards, res)
         assert int(res["mem_mb"]) == resources.train_mem_mb(work, 1, n), (wildcards, res)
-    analyses = [v for k, v in jobs.items() if k[0] == "analyze"]
-    assert analyses
+    analyses = [v for k, v in jobs.items() if k[0] in ("analyze", "analyze_shard")]
+    assert {k[0] for k in jobs} >= {"analyze", "analyze_shard"}
     for res in analyses:
         assert int(res["mem_mb"]) >= resources.SNAKEMAKE_MB

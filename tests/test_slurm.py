@@ -212,6 +212,12 @@ def test_every_job_went_through_sbatch_grouped(on_slurm):
     # the plugin names each submission's log folder by its group and rules
     submissions = sum(n for kind, n in by_kind.items() if kind.startswith("group_train_"))
     assert submissions == math.ceil(chains / per_submission), by_kind
+    # analysis shards: up to group-components of them per submission
+    shards = len(list((workdir / "logs" / "analyze_shard").rglob("*.log")))
+    per_shards = yaml.safe_load(PROFILE.read_text())["group-components"]["shards"]
+    assert shards and sum(
+        n for kind, n in by_kind.items() if kind.startswith("group_shards_")
+    ) == math.ceil(shards / per_shards), by_kind
     # the analysis (analyze, gather_tables, answer, figures): one submission
     assert sum(n for kind, n in by_kind.items() if kind.startswith("group_analysis_")) == 1
     assert not any(kind.startswith("rule_") for kind in by_kind), by_kind

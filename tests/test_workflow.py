@@ -179,6 +179,7 @@ def test_b_a_new_eta_trains_only_the_new_networks(completed):
     config = set_config(completed, "more-etas.yaml", grid__etas=[3.0, 0.5])
     assert planned(completed, config) == {
         "train": 2 * 3,  # 2 blocks of 2 networks, 3 checkpoints
+        "analyze_shard": 3,  # one shard per group: tiles of 64 networks
         "analyze": 3,
         "gather_tables": 1,
         "answer": 1,
@@ -191,6 +192,7 @@ def test_c_a_larger_checkpoint_trains_only_the_extension(completed):
     config = set_config(completed, "more-epochs.yaml", grid__epochs=[0, 1, 2, 4])
     assert planned(completed, config) == {
         "train": 2 * 2,  # 2 models x 2 blocks
+        "analyze_shard": 2,
         "analyze": 2,
         "gather_tables": 1,
         "answer": 1,
@@ -256,7 +258,7 @@ def test_d_editing_the_trainers_kernel_reruns_training(editable):
 def test_d_editing_the_analysis_reruns_only_the_analysis(editable):
     edit_function(editable / "twinnets" / "compare" / "distances.py", "raw_distances")
     assert planned(editable) == {
-        "analyze": 6, "gather_tables": 1, "answer": 1, "all": 1, **FIGURES,
+        "analyze_shard": 6, "analyze": 6, "gather_tables": 1, "answer": 1, "all": 1, **FIGURES,
     }  # fmt: skip
 
 

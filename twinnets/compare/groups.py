@@ -537,27 +537,55 @@ def analyze_group(
     kinds = [pair_kind(dumps[i], dumps[j]) for i, j in index_pairs]
     with_barrier = set(barriers.select_barrier_pairs(index_pairs, kinds, barrier_pairs))
     ctx = _context(dumps, data, bool(with_barrier), unseen_variance)
-    rows, curves = [], []
-    for index, ((i, j), kind) in enumerate(zip(index_pairs, kinds, strict=True)):
-        names = _pair_names(dumps[i], dumps[j], kind, model_name)
-        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, index in with_barrier)
-        if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits are not theirs
-            row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
-        rows.append({**names, **row, "barrier_computed": index in with_barrier})
-        curves += [c.assign(**names) for c in pair_curves]
-    pairs = pd.DataFrame(rows)
-    pairs["unseen_directions"] = ctx.space.n_unseen
-    pairs["unseen_variance"] = ctx.space.threshold
+    flags = [index in with_barrier for index in range(len(index_pairs))]
+    pairs, curves_table = pair_tables(
+        dumps, trained, untrained, ctx, index_pairs, kinds, flags, model_name
+    )
     networks = _network_table(dumps, trained, untrained, ctx, model_name).assign(
         dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
     )
     _add_convex_columns(networks, trained, data, dumps)
-    curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
     return GroupAnalysis(pairs, networks, curves_table)
 
 
-def _sides(dumps: list[Dump], data: Mnist) -> tuple[_Side, _Side]:
-    """The trained networks and their own initialisations, each seen on the held-out images."""
+#: Columns of the pairs table that are the group's, not the pair's: set after its rows, last.
+GROUP_PAIR_COLUMNS = ("unseen_directions", "unseen_variance")
+
+
+def pair_tables(
+    dumps: Sequence[Dump],
+    trained: _Side,
+    untrained: _Side,
+    ctx: _Context,
+    index_pairs: Sequence[tuple[int, int]],
+    kinds: Sequence[str],
+    with_barrier: Sequence[bool],
+    model_name: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pairs and curves tables of ``index_pairs`` (indices into ``dumps`` and the sides),
+    in their given order: the whole group here, one shard in ``twinnets.compare.shards``."""
+    rows, curves = [], []
+    for (i, j), kind, barrier in zip(index_pairs, kinds, with_barrier, strict=True):
+        names = _pair_names(dumps[i], dumps[j], kind, model_name)
+        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, barrier)
+        if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits are not theirs
+            row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
+        rows.append({**names, **row, "barrier_computed": barrier})
+        curves += [c.assign(**names) for c in pair_curves]
+    pairs = pd.DataFrame(rows)
+    pairs["unseen_directions"] = ctx.space.n_unseen
+    pairs["unseen_variance"] = ctx.space.threshold
+    curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
+    return pairs, curves_table
+
+
+def _sides(
+    dumps: list[Dump], data: Mnist, indices: Sequence[int] | None = None
+) -> tuple[_Side, _Side]:
+    """The trained networks and their own initialisations, each seen on the held-out images.
+
+    ``indices``: each dump's position in its whole group (default: its position here),
+    which seeds the fresh init standing in for an unknown one, so a shard rebuilds the same."""
     model, activation = dumps[0].config.model, dumps[0].config.activation
     x_val = data.validation.images("float64")
     x_test = data.test.images("float64")
@@ -567,7 +595,8 @@ def _sides(dumps: list[Dump], data: Mnist) -> tuple[_Side, _Side]:
         return _Side.of(views, data.test.labels)
 
     trained = side([d.params for d in dumps])
-    untrained = side([initial_params(d, k) for k, d in enumerate(dumps)])
+    positions = range(len(dumps)) if indices is None else indices
+    untrained = side([initial_params(d, k) for k, d in zip(positions, dumps, strict=True)])
     return trained, untrained
 
 

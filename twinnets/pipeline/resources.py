@@ -58,6 +58,15 @@ ANALYSIS_SECONDS_PER_GROUP = 3.0
 ANALYSIS_SECONDS_PER_NETWORK = 0.1
 ANALYSIS_SECONDS_PER_PAIR = 0.03
 ANALYSIS_SECONDS_PER_BARRIER = 1.0
+#: Sharded analysis (``twinnets.compare.shards``): every shard job reads the metadata of
+#: all its group's dumps (a Parquet schema each) and plans all the group's pairs (their
+#: kinds and the group-wide barrier choice: about 2 us a pair in Python), and the per-group
+#: job merges the shards' pair tables (pandas concat and sort, ~20 us a pair).
+ANALYSIS_SECONDS_PER_HEADER = 0.005
+ANALYSIS_SECONDS_PER_PLANNED_PAIR = 5e-6
+ANALYSIS_SECONDS_PER_MERGED_PAIR = 1e-4
+#: Bytes per pair of the group-wide plan: a tuple of two ints, its kind, list slots.
+PLAN_BYTES_PER_PAIR = 200
 REFERENCE_PARAMS = 784 * 30 + 30 + 30 * 10 + 10  # [784, 30, 10]: 23,860
 REFERENCE_BARRIER_IMAGES = 50_000 + 10_000
 
@@ -233,6 +242,118 @@ def analyze_mem_mb(
     covariance = n_train * sizes[0] * 8 * 2  # the training images in float64, and a product
     total = MNIST_BYTES + held_out + 2 * n_networks * per_network + grams + pairs + barriers
     total += covariance
+    return megabytes(PYTHON_MB + total / 2**20, attempt)
+
+
+def shard_seconds(
+    sizes: Sequence[int],
+    group_networks: int,
+    networks: int,
+    pairs: int,
+    n_train: int,
+    barrier_pairs: int,
+) -> float:
+    """Estimated compute seconds of one analysis shard: ``pairs`` pairs of its ``networks``
+    networks, out of a group of ``group_networks``.
+
+    As ``analyze_seconds`` for its own networks and pairs, with at most
+    ``min(barrier_pairs, pairs)`` barriers (the group-wide budget may all fall in one
+    shard), plus planning the whole group's pairs (which every shard does alike).
+    """
+    scale = parameter_count(sizes) / REFERENCE_PARAMS
+    group_pairs = group_networks * (group_networks - 1) // 2
+    barrier_images = (n_train + 10_000) / REFERENCE_BARRIER_IMAGES
+    return (
+        scale
+        * (
+            ANALYSIS_SECONDS_PER_GROUP * n_train / 50_000
+            + networks * ANALYSIS_SECONDS_PER_NETWORK
+            + pairs * ANALYSIS_SECONDS_PER_PAIR
+            + min(barrier_pairs, pairs) * ANALYSIS_SECONDS_PER_BARRIER * barrier_images
+        )
+        + group_networks * ANALYSIS_SECONDS_PER_HEADER
+        + group_pairs * ANALYSIS_SECONDS_PER_PLANNED_PAIR
+    )
+
+
+def shard_runtime(
+    sizes: Sequence[int],
+    group_networks: int,
+    networks: int,
+    pairs: int,
+    n_train: int,
+    barrier_pairs: int,
+    attempt: int = 1,
+) -> int:
+    """Minutes for one analysis shard (see ``shard_seconds``)."""
+    return minutes(
+        shard_seconds(sizes, group_networks, networks, pairs, n_train, barrier_pairs), attempt
+    )
+
+
+def shard_mem_mb(
+    sizes: Sequence[int],
+    group_networks: int,
+    networks: int,
+    pairs: int,
+    n_train: int,
+    barrier_pairs: int,
+    attempt: int = 1,
+) -> int:
+    """MB for one analysis shard: ``analyze_mem_mb``'s terms for its own networks (the
+    Gram matrices over them only) and pairs, plus the group-wide plan of pairs."""
+    hidden = sum(sizes[1:-1])
+    per_network = (
+        HELD_OUT_IMAGES * sum(sizes[1:]) * 8 + 2 * parameter_count(sizes) * DUMP_BYTES_PER_PARAM
+    )
+    plan = group_networks * (group_networks - 1) // 2 * PLAN_BYTES_PER_PAIR
+    total = (
+        MNIST_BYTES
+        + HELD_OUT_IMAGES * sizes[0] * 8
+        + 2 * networks * per_network
+        + (networks * hidden) ** 2 * 8 * 2
+        + pairs * TABLE_BYTES_PER_PAIR
+        + ((n_train + 10_000) * sizes[0] * 8 if barrier_pairs > 0 and pairs > 0 else 0)
+        + n_train * sizes[0] * 8 * 2
+        + plan
+    )
+    return megabytes(PYTHON_MB + total / 2**20, attempt)
+
+
+def networks_seconds(sizes: Sequence[int], n_networks: int, pairs: int, n_train: int) -> float:
+    """Estimated compute seconds of a group's per-network table and of merging its shards'
+    ``pairs`` rows: reading every dump and its init's outputs, the consensus alignment."""
+    scale = parameter_count(sizes) / REFERENCE_PARAMS
+    return (
+        scale
+        * (
+            ANALYSIS_SECONDS_PER_GROUP * n_train / 50_000
+            + n_networks * ANALYSIS_SECONDS_PER_NETWORK
+        )
+        + pairs * ANALYSIS_SECONDS_PER_MERGED_PAIR
+    )
+
+
+def networks_runtime(
+    sizes: Sequence[int], n_networks: int, pairs: int, n_train: int, attempt: int = 1
+) -> int:
+    """Minutes for a group's per-network table and merge (see ``networks_seconds``)."""
+    return minutes(networks_seconds(sizes, n_networks, pairs, n_train), attempt)
+
+
+def networks_mem_mb(
+    sizes: Sequence[int], n_networks: int, pairs: int, n_train: int, attempt: int = 1
+) -> int:
+    """MB for a group's per-network table and merge: each network's parameters, its init's
+    and the init's test outputs (no activations, no Gram matrices), and the pair tables."""
+    per_network = 2 * parameter_count(sizes) * DUMP_BYTES_PER_PARAM + 10_000 * sizes[-1] * 8
+    total = (
+        MNIST_BYTES
+        + HELD_OUT_IMAGES * sizes[0] * 8
+        + n_train * sizes[0] * 8 * 2
+        + n_networks * per_network
+        + pairs * TABLE_BYTES_PER_PAIR * 4
+    )
     return megabytes(PYTHON_MB + total / 2**20, attempt)
 
 

@@ -1,5 +1,7 @@
-# One analysis job per group (grid.groups): the grid's (model, sizes, eta, epochs) groups,
-# and the groups of children forked at an epoch (their own rule, paths with fork_epoch=).
+# A group's pairs in shards (twinnets.compare.shards, config analysis.shard_networks): each
+# shard job compares the pairs between two tiles of networks; the group's job merges them
+# in the unsharded order and adds the per-network table. Two kinds of group (grid.groups):
+# the grid's (model, sizes, eta, epochs), and the children forked at an epoch (fork_epoch=).
 for name, folder in (
     ("analyze", grid.GROUP_FOLDER),
     ("analyze_forks", grid.FORK_GROUP_FOLDER),
@@ -7,29 +9,61 @@ for name, folder in (
 
     rule:
         name:
+            f"{name}_shard"
+        input:
+            weights=group_weights,
+            mnist=rules.download_mnist.output,
+        output:
+            pairs=shard_table(folder, "pairs"),
+            curves=shard_table(folder, "curves"),
+        log:
+            f"logs/{name}_shard/{folder}/shard={{shard}}.log",
+        benchmark:
+            f"benchmarks/{name}_shard/{folder}/shard={{shard}}.tsv"
+        group:
+            "shards"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=shard_mem_mb,
+            runtime=shard_runtime,
+        params:
+            model=lambda wildcards: wildcards.model,
+            shard_networks=config["analysis"]["shard_networks"],
+            barrier_pairs=config["analysis"]["barrier_pairs"],
+            max_pairs=config["analysis"]["max_pairs"],
+            unseen_variance=config["analysis"]["unseen_variance"],
+            code=code("analyze_shard.py"),
+        script:
+            "../../scripts/analyze_shard.py"
+
+    rule:
+        name:
             name
         input:
             weights=group_weights,
             mnist=rules.download_mnist.output,
+            pairs=shard_tables(folder, "pairs"),
+            curves=shard_tables(folder, "curves"),
         output:
             pairs=grid.GROUP_TABLE.format(folder=folder, table="pairs"),
             networks=grid.GROUP_TABLE.format(folder=folder, table="networks"),
             curves=grid.GROUP_TABLE.format(folder=folder, table="curves"),
         log:
-            f"logs/analyze/{folder}.log",
+            f"logs/{name}/{folder}.log",
         benchmark:
-            f"benchmarks/analyze/{folder}.tsv"
+            f"benchmarks/{name}/{folder}.tsv"
         group:
             "analysis"
         conda:
             ENV
         threads: 1
         resources:
-            mem_mb=analyze_mem_mb,
-            runtime=analyze_runtime,
+            mem_mb=networks_mem_mb,
+            runtime=networks_runtime,
         params:
             model=lambda wildcards: wildcards.model,
-            barrier_pairs=config["analysis"]["barrier_pairs"],
             unseen_variance=config["analysis"]["unseen_variance"],
             code=code("analyze_group.py"),
         script:

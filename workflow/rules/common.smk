@@ -6,6 +6,7 @@ from twinnets.pipeline import grid
 from twinnets.pipeline import imported
 from twinnets.data.mnist import DEFAULT_MIRRORS, FILES as MNIST_FILES
 from twinnets.pipeline.codehash import source_hash
+from twinnets.compare import shards as pairshards
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 config["mnist"].setdefault("mirrors", list(DEFAULT_MIRRORS))
@@ -15,6 +16,7 @@ imported.check_config(config)
 
 wildcard_constraints:
     **grid.WILDCARD_PATTERNS,
+    shard=pairshards.SHARD_PATTERN,
 
 
 ENV = "../../envs/twinnets.yaml"
@@ -70,6 +72,33 @@ def group_tables(table):
     return [group.table(table) for group in grid.groups(config)]
 
 
+# Analysis shards (twinnets.compare.shards): a group's networks cut into tiles of
+# analysis.shard_networks; one analyze_shard job per pair of tiles, and the group's
+# analyze job merges them and makes the per-network table.
+def shard_table(folder, table):
+    """The path pattern of one shard's table ``table`` of the groups in ``folder``."""
+    return f"results/tables/groups/{folder}/shards/{{shard}}/{table}.parquet"
+
+
+def group_shards(wildcards):
+    """The names of the group's shards ("0-0", "0-1", ...), in the group's pair order."""
+    n = len(group_weights(wildcards))
+    return [s.name for s in pairshards.shards(n, config["analysis"]["shard_networks"])]
+
+
+def shard_tables(folder, table):
+    """One table of every shard of the group."""
+
+    def tables(wildcards):
+        pattern = shard_table(folder, table)
+        return [
+            pattern.format(**dict(wildcards.items()), shard=s)
+            for s in group_shards(wildcards)
+        ]
+
+    return tables
+
+
 # Resources a cluster scheduler can trust: derived from each job's work by
 # twinnets.pipeline.resources (its docstrings say how), and scaled by `attempt` on retries.
 from twinnets.pipeline import resources as jobres
@@ -108,22 +137,50 @@ def train_mem_mb(setting, block):
     return mem_mb
 
 
-def analyze_work(wildcards):
-    """What one analyze job compares: sizes, networks, training images, barriers."""
+def shard_work(wildcards):
+    """What one analyze_shard job compares: sizes, the group's networks, its own networks
+    and pairs, training images, barriers."""
+    n = len(group_weights(wildcards))
+    tile = config["analysis"]["shard_networks"]
+    networks, pairs = pairshards.shard_size(
+        n, tile, pairshards.Shard.parse(wildcards.shard)
+    )
+    analysis = config["analysis"]
     return (
         grid.parse_sizes(wildcards.sizes),
-        len(group_weights(wildcards)),
+        n,
+        networks,
+        pairs,
         config["data"]["n_train"],
-        config["analysis"]["barrier_pairs"],
+        analysis["barrier_pairs"],
     )
 
 
-def analyze_runtime(wildcards, attempt):
-    return jobres.analyze_runtime(*analyze_work(wildcards), attempt=attempt)
+def shard_runtime(wildcards, attempt):
+    return jobres.shard_runtime(*shard_work(wildcards), attempt=attempt)
 
 
-def analyze_mem_mb(wildcards, attempt):
-    return jobres.analyze_mem_mb(*analyze_work(wildcards), attempt=attempt)
+def shard_mem_mb(wildcards, attempt):
+    return jobres.shard_mem_mb(*shard_work(wildcards), attempt=attempt)
+
+
+def networks_work(wildcards):
+    """What one group's analyze job does: the per-network table and the merge of its pairs."""
+    n = len(group_weights(wildcards))
+    return (
+        grid.parse_sizes(wildcards.sizes),
+        n,
+        n * (n - 1) // 2,
+        config["data"]["n_train"],
+    )
+
+
+def networks_runtime(wildcards, attempt):
+    return jobres.networks_runtime(*networks_work(wildcards), attempt=attempt)
+
+
+def networks_mem_mb(wildcards, attempt):
+    return jobres.networks_mem_mb(*networks_work(wildcards), attempt=attempt)
 
 
 def all_pairs():

@@ -1,0 +1,318 @@
+"""A group's pairwise analysis cut into shards: one job per pair of tiles of networks.
+
+A group of N networks has N (N - 1) / 2 pairs; at about 6 ms a pair, 1,024 networks take
+50 minutes in one process, and the all-pairs Gram matrices of ``groups._Side`` grow as
+N^2. So the networks (in the group's order) are cut into *tiles* of ``tile`` networks,
+and a *shard* is a pair of tiles (ti <= tj): the pairs (i, j), i < j, with i in tile ti
+and j in tile tj. A shard reads only its (at most 2 ``tile``) networks, computes each
+one's views (activations, outputs, trained and rebuilt init) once, and the Gram, CKA,
+correlation and function matrices over its networks only, so its memory is bounded
+whatever N. Off-diagonal shards hold ``tile^2`` pairs each, diagonal ones about half.
+
+**The same results as one job.** Which pairs are analysed, their kinds, and which get
+loss barriers (``barriers.select_barrier_pairs``, balanced across kinds) are decided
+for the whole group (``plan_pairs``, from the dumps' metadata alone) by every shard
+alike, so the selection is the one the unsharded analysis makes; each shard computes
+the barriers that fall in it. Every pair is measured by ``groups.pair_tables``, the
+code ``groups.analyze_group`` runs, and ``merge_shards`` puts the rows back in the
+unsharded order. Values read from the Gram-based matrices (CKA, matched-unit
+correlations, the alignments they drive) come from a smaller BLAS product and can
+differ in the last bits; ``tests/test_shards.py`` says which columns are bitwise.
+
+**Subsampling** (``max_pairs``): a seeded random subset of at most ``max_pairs`` pairs
+per pair kind, drawn from the group's full list, the same in every shard.
+
+The per-network table (``analyze_networks``: accuracy, distance from init, the
+consensus alignment over all networks) is O(N) and stays one job per group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twinnets.compare import barriers
+from twinnets.compare.groups import (
+    BARRIER_PAIRS,
+    GROUP_PAIR_COLUMNS,
+    _add_convex_columns,
+    _check_group,
+    _context,
+    _network_table,
+    _sides,
+    initial_params,
+    pair_kind,
+    pair_tables,
+)
+from twinnets.compare.input_space import UNSEEN_VARIANCE
+from twinnets.data.mnist import load_mnist
+from twinnets.dumps.storage import Dump, config_from_metadata, read_dump, read_metadata
+from twinnets.train.network import Params, TrainedNetwork, output_probabilities
+
+#: Networks per tile (config ``analysis.shard_networks``): 64 keeps the default grid's
+#: groups (9 networks) and the 64-network benchmark group in one shard.
+SHARD_NETWORKS = 64
+#: Seed of the subset of pairs drawn when a kind has more than ``max_pairs``.
+SUBSAMPLE_SEED = 0
+#: The column of the shard tables that orders their rows as the unsharded analysis does.
+PAIR_INDEX = "pair_index"
+SHARD_PATTERN = r"[0-9]+-[0-9]+"
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Shard:
+    """The pairs between tile ``first`` and tile ``second`` (first <= second)."""
+
+    first: int
+    second: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first <= self.second:
+            raise ValueError(f"a shard is two tiles first <= second, got {self}")
+
+    @property
+    def name(self) -> str:
+        """The shard's wildcard in the workflow's paths, e.g. "0-3"."""
+        return f"{self.first}-{self.second}"
+
+    @classmethod
+    def parse(cls, name: str) -> Shard:
+        if not re.fullmatch(SHARD_PATTERN, name):
+            raise ValueError(f"a shard is named <tile>-<tile>, got {name!r}")
+        first, second = name.split("-")
+        return cls(int(first), int(second))
+
+    def networks(self, n_networks: int, tile: int) -> list[int]:
+        """The group positions of the networks this shard reads, ascending."""
+        members = set(_tile(self.first, n_networks, tile)) | set(
+            _tile(self.second, n_networks, tile)
+        )
+        return sorted(members)
+
+    def pairs(self, n_networks: int, tile: int) -> list[tuple[int, int]]:
+        """Its pairs (i, j), i < j, in the group's order (``itertools.combinations``)."""
+        a, b = _tile(self.first, n_networks, tile), _tile(self.second, n_networks, tile)
+        if self.first == self.second:
+            return list(itertools.combinations(a, 2))
+        return list(itertools.product(a, b))
+
+
+def _tile(index: int, n_networks: int, tile: int) -> range:
+    return range(index * tile, min((index + 1) * tile, n_networks))
+
+
+def _check_tile(tile: int) -> None:
+    if tile < 1:
+        raise ValueError(f"tiles hold at least one network, got {tile}")
+
+
+def shards(n_networks: int, tile: int = SHARD_NETWORKS) -> list[Shard]:
+    """Every shard of a group of ``n_networks`` that holds a pair, in the group's order."""
+    _check_tile(tile)
+    n_tiles = math.ceil(n_networks / tile)
+    out = [Shard(a, b) for a in range(n_tiles) for b in range(a, n_tiles)]
+    return [s for s in out if s.pairs(n_networks, tile)]
+
+
+def shard_size(n_networks: int, tile: int, shard: Shard) -> tuple[int, int]:
+    """(networks read, pairs) of one shard: what its job's resources are sized by."""
+    return len(shard.networks(n_networks, tile)), len(shard.pairs(n_networks, tile))
+
+
+def pair_position(i: int, j: int, n_networks: int) -> int:
+    """Where pair (i, j), i < j, stands in ``itertools.combinations(range(n), 2)``."""
+    return i * n_networks - i * (i + 1) // 2 + (j - i - 1)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclasses.dataclass(frozen=True)
+class PairPlan:
+    """The group's analysed pairs in the unsharded order, their kinds and barrier flags."""
+
+    pairs: list[tuple[int, int]]
+    kinds: list[str]
+    barrier: list[bool]
+
+
+def read_header(path: str | os.PathLike) -> Dump:
+    """A dump's settings and seeds from its metadata only (no parameters: ``params`` is
+    None), enough for ``pair_kind`` and the group's context; ms per dump."""
+    meta = read_metadata(path)
+    network = TrainedNetwork(config_from_metadata(meta), None, [])  # type: ignore[arg-type]
+    return Dump(Path(path), network, meta)
+
+
+def plan_pairs(
+    dumps: Sequence[Dump],
+    barrier_pairs: int = BARRIER_PAIRS,
+    max_pairs: int | None = None,
+    seed: int = SUBSAMPLE_SEED,
+) -> PairPlan:
+    """Which pairs of the group are analysed and which get barriers: the same everywhere.
+
+    Without ``max_pairs``, every pair, and the barriers ``groups.analyze_group`` picks.
+    With it, each kind with more pairs keeps a uniformly random subset of ``max_pairs``
+    (``default_rng(seed)``, kinds in sorted order), and the barrier budget is dealt over
+    the kept pairs.
+    """
+    n = len(dumps)
+    pairs = list(itertools.combinations(range(n), 2))
+    kinds = [pair_kind(dumps[i], dumps[j]) for i, j in pairs]
+    if max_pairs is not None:
+        keep = subsample(kinds, max_pairs, seed)
+        pairs, kinds = [pairs[k] for k in keep], [kinds[k] for k in keep]
+    chosen = set(barriers.select_barrier_pairs(pairs, kinds, barrier_pairs))
+    return PairPlan(pairs, kinds, [k in chosen for k in range(len(pairs))])
+
+
+def subsample(kinds: Sequence[str], max_pairs: int, seed: int = SUBSAMPLE_SEED) -> list[int]:
+    """Positions (ascending) of at most ``max_pairs`` pairs per kind, drawn without
+    replacement by ``default_rng(seed)``; a kind with fewer keeps all of its pairs."""
+    if max_pairs < 1:
+        raise ValueError(f"max_pairs must be at least 1, got {max_pairs}")
+    rng = np.random.default_rng(seed)
+    members: dict[str, list[int]] = {}
+    for position, kind in enumerate(kinds):
+        members.setdefault(kind, []).append(position)
+    keep: list[int] = []
+    for kind in sorted(members):
+        positions = members[kind]
+        if len(positions) <= max_pairs:
+            keep += positions
+        else:
+            drawn = rng.choice(len(positions), size=max_pairs, replace=False)
+            keep += [positions[k] for k in drawn]
+    return sorted(keep)
+
+
+# --------------------------------------------------------------------------- one shard
+
+
+def analyze_shard(
+    dump_paths: Sequence[str | os.PathLike],
+    mnist_dir: str | os.PathLike,
+    shard: Shard | str,
+    tile: int = SHARD_NETWORKS,
+    barrier_pairs: int = BARRIER_PAIRS,
+    model_name: str | None = None,
+    unseen_variance: float = UNSEEN_VARIANCE,
+    max_pairs: int | None = None,
+    seed: int = SUBSAMPLE_SEED,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pairs and curves tables of one shard of the group ``dump_paths`` (all of it).
+
+    Each has the columns of ``groups.analyze_group``'s plus ``pair_index``, the row's
+    position in the group's analysed pairs, by which ``merge_shards`` orders them.
+    """
+    shard = Shard.parse(shard) if isinstance(shard, str) else shard
+    _check_tile(tile)
+    headers = [read_header(p) for p in dump_paths]
+    _check_group(headers)
+    n = len(headers)
+    plan = plan_pairs(headers, barrier_pairs, max_pairs, seed)
+    wanted = set(shard.pairs(n, tile))
+    mine = [k for k, pair in enumerate(plan.pairs) if pair in wanted]
+    members = sorted({m for k in mine for m in plan.pairs[k]})
+    local = {g: k for k, g in enumerate(members)}
+    dumps = [read_dump(dump_paths[g]) for g in members]
+    data = load_mnist(mnist_dir, n_train=max(d.config.n_train for d in headers))
+    flags = [plan.barrier[k] for k in mine]
+    # the context of the whole group (dead pixels, unseen directions, barrier images)
+    ctx = _context(headers, data, any(flags), unseen_variance)
+    if not mine:
+        pairs, curves = pair_tables([], None, None, ctx, [], [], [], model_name)  # type: ignore[arg-type]
+        return pairs.assign(**{PAIR_INDEX: pd.Series(dtype="int64")}), _with_index(curves, [])
+    trained, untrained = _sides(dumps, data, members)
+    local_pairs = [(local[plan.pairs[k][0]], local[plan.pairs[k][1]]) for k in mine]
+    kinds = [plan.kinds[k] for k in mine]
+    pairs, curves = pair_tables(
+        dumps, trained, untrained, ctx, local_pairs, kinds, flags, model_name
+    )
+    pairs[PAIR_INDEX] = mine
+    barrier_index = [k for k, flag in zip(mine, flags, strict=True) if flag]
+    return pairs, _with_index(curves, barrier_index)
+
+
+def _with_index(curves: pd.DataFrame, barrier_index: list[int]) -> pd.DataFrame:
+    """Each curve row's pair position: a barrier pair's curves are consecutive blocks."""
+    if not barrier_index:
+        return curves.assign(**{PAIR_INDEX: pd.Series(dtype="int64")})
+    per_pair, rest = divmod(len(curves), len(barrier_index))
+    assert rest == 0, "every barrier pair has the same number of curve points"
+    return curves.assign(**{PAIR_INDEX: np.repeat(barrier_index, per_pair)})
+
+
+# --------------------------------------------------------------------------- the group
+
+
+def merge_shards(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The shards' pairs or curves tables (in shard order) as the unsharded analysis
+    writes them: rows in pair order, ``pair_index`` dropped, and columns in the order
+    that ``pd.DataFrame(rows)`` over all the group's rows gives (first appearance: a
+    barrier pair's row has columns the others lack), the group's own columns last."""
+    filled = [t for t in tables if len(t)]
+    if not filled:
+        return tables[0].drop(columns=PAIR_INDEX).reset_index(drop=True)
+    tail = [*GROUP_PAIR_COLUMNS, PAIR_INDEX]
+    columns: dict[str, None] = {}
+    for table in filled:  # the first shard with a pair holds the group's first pair
+        columns.update(dict.fromkeys(c for c in table.columns if c not in tail))
+    columns.update(dict.fromkeys(c for c in GROUP_PAIR_COLUMNS if c in filled[0]))
+    merged = pd.concat(filled, ignore_index=True, sort=False)
+    merged = merged.sort_values(PAIR_INDEX, kind="stable", ignore_index=True)
+    # a column that is None in one shard's every row is an object column there: the
+    # merged column is typed as the unsharded one is (e.g. str for barrier_aligned_method)
+    return merged[list(columns)].infer_objects()
+
+
+@dataclasses.dataclass
+class _Network:
+    """What the per-network table needs of one parameter vector: no activations."""
+
+    params: Params
+    outputs_test: np.ndarray | None = None
+
+
+@dataclasses.dataclass
+class _Networks:
+    views: list[_Network]
+
+
+def analyze_networks(
+    dump_paths: Sequence[str | os.PathLike],
+    mnist_dir: str | os.PathLike,
+    model_name: str | None = None,
+    unseen_variance: float = UNSEEN_VARIANCE,
+) -> pd.DataFrame:
+    """The group's per-network table, as ``groups.analyze_group`` makes it, without
+    the all-pairs matrices: O(N) memory and time beside the consensus alignment."""
+    dumps = [read_dump(p) for p in dump_paths]
+    _check_group(dumps)
+    data = load_mnist(mnist_dir, n_train=max(d.config.n_train for d in dumps))
+    ctx = _context(dumps, data, False, unseen_variance)
+    model, activation = dumps[0].config.model, dumps[0].config.activation
+    x_test = data.test.images("float64")
+    trained = _Networks([_Network(d.params.astype(np.float64)) for d in dumps])
+    inits = [initial_params(d, k).astype(np.float64) for k, d in enumerate(dumps)]
+    untrained = _Networks(
+        [_Network(p, output_probabilities(p, x_test, model, activation)) for p in inits]
+    )
+    networks = _network_table(dumps, trained, untrained, ctx, model_name)  # type: ignore[arg-type]
+    networks = networks.assign(
+        dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
+    )
+    _add_convex_columns(networks, trained, data, dumps)  # type: ignore[arg-type]
+    return networks

@@ -342,7 +342,8 @@ def test_g_forked_children_train_only_past_the_fork(editable, mnist_workdir):
         f"train_{s}_{b}_fork1_seed{f}": 1 for s in settings for b in blocks for f in (0, 1)
     }
     assert planned(editable, config) == {
-        "train": 8, "analyze_forks": 2, "gather_tables": 1, "answer": 1, "all": 1, **FIGURES,
+        "train": 8, "analyze_forks_shard": 2, "analyze_forks": 2, "gather_tables": 1,
+        "answer": 1, "all": 1, **FIGURES,
     }  # fmt: skip
     parents = {p: p.stat().st_mtime_ns for p in (editable / "results/weights").rglob("*.parquet")}
     # the tables, the answer and the summary page; the figures (which draw the parents only,

@@ -40,16 +40,28 @@ def both(group, mnist_workdir, tmp_path_factory):
     full = analyze_group(group, mnist_workdir, barrier_pairs=BARRIERS)
     root = tmp_path_factory.mktemp("shard-tables")
     tables: dict[str, list[pd.DataFrame]] = {"pairs": [], "curves": []}
+    plan = root / "plan.parquet"  # as the workflow does: one plan job, shards read their tiles
+    shards.write_plan(group, plan, barrier_pairs=BARRIERS)
     for shard in shards.shards(len(group), TILE):
-        pairs, curves = shards.analyze_shard(
-            group, mnist_workdir, shard.name, TILE, barrier_pairs=BARRIERS
-        )
+        members = [group[k] for k in shard.networks(len(group), TILE)]
+        pairs, curves = shards.analyze_planned_shard(members, plan, mnist_workdir, shard.name, TILE)
+        alone = shards.analyze_shard(group, mnist_workdir, shard.name, TILE, barrier_pairs=BARRIERS)
+        pd.testing.assert_frame_equal(pairs, alone[0])  # the plan from a file is the same plan
+        pd.testing.assert_frame_equal(curves, alone[1])
         for name, table in (("pairs", pairs), ("curves", curves)):
             write_frame(table, root / f"{shard.name}-{name}.parquet")
             tables[name].append(pd.read_parquet(root / f"{shard.name}-{name}.parquet"))
     merged = {name: shards.merge_shards(t) for name, t in tables.items()}
     networks = shards.analyze_networks(group, mnist_workdir)
     return full, merged, networks, len(tables["pairs"])
+
+
+def test_a_shard_refuses_dumps_that_are_not_its_tiles(group, mnist_workdir, tmp_path):
+    shards.write_plan(group, tmp_path / "plan.parquet", barrier_pairs=0)
+    with pytest.raises(
+        ValueError, match=r"shard 0-1 of a group of 6 networks in tiles of 2 reads 4"
+    ):
+        shards.analyze_planned_shard(group, tmp_path / "plan.parquet", mnist_workdir, "0-1", TILE)
 
 
 def test_the_shards_cover_every_pair_once():

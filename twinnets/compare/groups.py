@@ -601,14 +601,19 @@ def _sides(
 
 
 def _context(
-    dumps: list[Dump], data: Mnist, with_barrier: bool, unseen_variance: float
+    dumps: list[Dump],
+    data: Mnist,
+    with_barrier: bool,
+    unseen_variance: float,
+    n_train: tuple[int, int] | None = None,
 ) -> _Context:
     """Dead pixels of the largest training set; input space and barrier images of the smallest,
-    so that every network was trained on them."""
+    so that every network was trained on them. ``n_train``: the whole group's (largest,
+    smallest) training set, where ``dumps`` are only some of its networks (a shard)."""
     config = dumps[0].config
-    n_used = _shared_n_train(dumps)
+    largest, n_used = n_train or (max(d.config.n_train for d in dumps), _shared_n_train(dumps))
     return _Context(
-        dead=dead_pixels(data, max(d.config.n_train for d in dumps)),
+        dead=dead_pixels(data, largest),
         space=InputSpace.from_images(
             data.train.images("float64", slice(0, n_used)), unseen_variance
         ),

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twinnets._io import write_frame
 from twinnets.compare import barriers
 from twinnets.compare.groups import (
     BARRIER_PAIRS,
@@ -221,17 +222,69 @@ def analyze_shard(
     _check_tile(tile)
     headers = [read_header(p) for p in dump_paths]
     _check_group(headers)
-    n = len(headers)
     plan = plan_pairs(headers, barrier_pairs, max_pairs, seed)
-    wanted = set(shard.pairs(n, tile))
+    members = shard.networks(len(headers), tile)
+    return _shard_tables(
+        plan, [dump_paths[g] for g in members], mnist_dir, shard, tile, len(headers),
+        _n_train_range(headers), model_name, unseen_variance,
+    )  # fmt: skip
+
+
+def analyze_planned_shard(
+    member_paths: Sequence[str | os.PathLike],
+    plan_path: str | os.PathLike,
+    mnist_dir: str | os.PathLike,
+    shard: Shard | str,
+    tile: int = SHARD_NETWORKS,
+    model_name: str | None = None,
+    unseen_variance: float = UNSEEN_VARIANCE,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``analyze_shard`` from the group's plan (``write_plan``) and the dumps of the shard's
+    own networks only (``Shard.networks``, in order): what a workflow job reads, so that a
+    shard's inputs, and the planning of the DAG, grow with its tiles, not with the group."""
+    shard = Shard.parse(shard) if isinstance(shard, str) else shard
+    _check_tile(tile)
+    plan, n_networks, n_train = read_plan(plan_path)
+    expected = len(shard.networks(n_networks, tile))
+    if len(member_paths) != expected:
+        raise ValueError(
+            f"shard {shard.name} of a group of {n_networks} networks in tiles of {tile} reads "
+            f"{expected} dumps, got {len(member_paths)}"
+        )
+    return _shard_tables(
+        plan, member_paths, mnist_dir, shard, tile, n_networks, n_train, model_name,
+        unseen_variance,
+    )  # fmt: skip
+
+
+def _n_train_range(dumps: Sequence[Dump]) -> tuple[int, int]:
+    """The group's (largest, smallest) training set, for its shared context."""
+    sizes = [d.config.n_train for d in dumps]
+    return max(sizes), min(sizes)
+
+
+def _shard_tables(
+    plan: PairPlan,
+    member_paths: Sequence[str | os.PathLike],
+    mnist_dir: str | os.PathLike,
+    shard: Shard,
+    tile: int,
+    n_networks: int,
+    n_train: tuple[int, int],
+    model_name: str | None,
+    unseen_variance: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One shard's tables from the group's plan and its own networks' dumps."""
+    members = shard.networks(n_networks, tile)
+    wanted = set(shard.pairs(n_networks, tile))
     mine = [k for k, pair in enumerate(plan.pairs) if pair in wanted]
-    members = sorted({m for k in mine for m in plan.pairs[k]})
     local = {g: k for k, g in enumerate(members)}
-    dumps = [read_dump(dump_paths[g]) for g in members]
-    data = load_mnist(mnist_dir, n_train=max(d.config.n_train for d in headers))
+    dumps = [read_dump(p) for p in member_paths]
+    _check_group(dumps)
+    data = load_mnist(mnist_dir, n_train=n_train[0])
     flags = [plan.barrier[k] for k in mine]
     # the context of the whole group (dead pixels, unseen directions, barrier images)
-    ctx = _context(headers, data, any(flags), unseen_variance)
+    ctx = _context(dumps, data, any(flags), unseen_variance, n_train)
     if not mine:
         pairs, curves = pair_tables([], None, None, ctx, [], [], [], model_name)  # type: ignore[arg-type]
         return pairs.assign(**{PAIR_INDEX: pd.Series(dtype="int64")}), _with_index(curves, [])
@@ -244,6 +297,45 @@ def analyze_shard(
     pairs[PAIR_INDEX] = mine
     barrier_index = [k for k, flag in zip(mine, flags, strict=True) if flag]
     return pairs, _with_index(curves, barrier_index)
+
+
+def write_plan(
+    dump_paths: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    barrier_pairs: int = BARRIER_PAIRS,
+    max_pairs: int | None = None,
+    seed: int = SUBSAMPLE_SEED,
+) -> None:
+    """The group's ``plan_pairs`` as a table, from the dumps' metadata: one job per group
+    reads every dump's header, so that each shard needs only its own networks."""
+    headers = [read_header(p) for p in dump_paths]
+    _check_group(headers)
+    plan = plan_pairs(headers, barrier_pairs, max_pairs, seed)
+    largest, smallest = _n_train_range(headers)
+    frame = pd.DataFrame(
+        {
+            "i": np.array([i for i, _ in plan.pairs], dtype=np.int64),
+            "j": np.array([j for _, j in plan.pairs], dtype=np.int64),
+            "kind": pd.Series(plan.kinds, dtype=object),
+            "barrier": np.array(plan.barrier, dtype=bool),
+        }
+    ).assign(n_networks=len(headers), n_train_max=largest, n_train_min=smallest)
+    write_frame(frame, out)
+
+
+def read_plan(path: str | os.PathLike) -> tuple[PairPlan, int, tuple[int, int]]:
+    """A ``write_plan`` table: the plan, the group's size and its (largest, smallest)
+    training set."""
+    frame = pd.read_parquet(path)
+    plan = PairPlan(
+        list(zip(frame["i"].tolist(), frame["j"].tolist())),
+        frame["kind"].tolist(),
+        frame["barrier"].tolist(),
+    )
+    if frame.empty:
+        raise ValueError(f"{path}: the plan holds no pair (a group of fewer than 2 networks)")
+    first = frame.iloc[0]
+    return plan, int(first["n_networks"]), (int(first["n_train_max"]), int(first["n_train_min"]))
 
 
 def _with_index(curves: pd.DataFrame, barrier_index: list[int]) -> pd.DataFrame:

@@ -320,6 +320,26 @@ def shard_mem_mb(
     return megabytes(PYTHON_MB + total / 2**20, attempt)
 
 
+def plan_seconds(group_networks: int) -> float:
+    """Estimated seconds of a group's pair plan: every dump's header, every pair's kind."""
+    group_pairs = group_networks * (group_networks - 1) // 2
+    return (
+        group_networks * ANALYSIS_SECONDS_PER_HEADER
+        + group_pairs * ANALYSIS_SECONDS_PER_PLANNED_PAIR
+    )
+
+
+def plan_runtime(group_networks: int, attempt: int = 1) -> int:
+    """Minutes for a group's pair plan (see ``plan_seconds``)."""
+    return minutes(plan_seconds(group_networks), attempt)
+
+
+def plan_mem_mb(group_networks: int, attempt: int = 1) -> int:
+    """MB for a group's pair plan: the pairs, their kinds and flags, and the table written."""
+    plan = group_networks * (group_networks - 1) // 2 * PLAN_BYTES_PER_PAIR
+    return megabytes(PYTHON_MB + 2 * plan / 2**20, attempt)
+
+
 def networks_seconds(sizes: Sequence[int], n_networks: int, pairs: int, n_train: int) -> float:
     """Estimated compute seconds of a group's per-network table and of merging its shards'
     ``pairs`` rows: reading every dump and its init's outputs, the consensus alignment."""

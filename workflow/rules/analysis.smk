@@ -1,5 +1,8 @@
-# A group's pairs in shards (twinnets.compare.shards, config analysis.shard_networks): each
-# shard job compares the pairs between two tiles of networks; the group's job merges them
+# A group's pairs in shards (twinnets.compare.shards, config analysis.shard_networks): the
+# plan job reads every dump's metadata once and fixes which pairs are analysed and which
+# get barriers; each shard job reads the plan and its own two tiles of networks only (so
+# the DAG grows with the tiles, not the group) and compares the pairs between them; the
+# group's job merges them
 # in the unsharded order and adds the per-network table. Two kinds of group (grid.groups):
 # the grid's (model, sizes, eta, epochs), and the children forked at an epoch (fork_epoch=).
 for name, folder in (
@@ -9,9 +12,36 @@ for name, folder in (
 
     rule:
         name:
-            f"{name}_shard"
+            f"{name}_plan"
         input:
             weights=group_weights,
+        output:
+            plan=shard_plan(folder),
+        log:
+            f"logs/{name}_plan/{folder}.log",
+        benchmark:
+            f"benchmarks/{name}_plan/{folder}.tsv"
+        group:
+            "shards"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=plan_mem_mb,
+            runtime=plan_runtime,
+        params:
+            barrier_pairs=config["analysis"]["barrier_pairs"],
+            max_pairs=config["analysis"]["max_pairs"],
+            code=code("plan_pairs.py"),
+        script:
+            "../../scripts/plan_pairs.py"
+
+    rule:
+        name:
+            f"{name}_shard"
+        input:
+            weights=shard_weights,
+            plan=shard_plan(folder),
             mnist=rules.download_mnist.output,
         output:
             pairs=shard_table(folder, "pairs"),
@@ -31,8 +61,6 @@ for name, folder in (
         params:
             model=lambda wildcards: wildcards.model,
             shard_networks=config["analysis"]["shard_networks"],
-            barrier_pairs=config["analysis"]["barrier_pairs"],
-            max_pairs=config["analysis"]["max_pairs"],
             unseen_variance=config["analysis"]["unseen_variance"],
             code=code("analyze_shard.py"),
         script:

@@ -80,6 +80,19 @@ def shard_table(folder, table):
     return f"results/tables/groups/{folder}/shards/{{shard}}/{table}.parquet"
 
 
+def shard_plan(folder):
+    """The path pattern of the pair plan of the groups in ``folder``."""
+    return f"results/tables/groups/{folder}/shards/plan.parquet"
+
+
+def shard_weights(wildcards):
+    """The dumps that one shard reads: its two tiles' networks, in the group's order."""
+    paths = group_weights(wildcards)
+    shard = pairshards.Shard.parse(wildcards.shard)
+    tile = config["analysis"]["shard_networks"]
+    return [paths[k] for k in shard.networks(len(paths), tile)]
+
+
 def group_shards(wildcards):
     """The names of the group's shards ("0-0", "0-1", ...), in the group's pair order."""
     n = len(group_weights(wildcards))
@@ -162,6 +175,14 @@ def shard_runtime(wildcards, attempt):
 
 def shard_mem_mb(wildcards, attempt):
     return jobres.shard_mem_mb(*shard_work(wildcards), attempt=attempt)
+
+
+def plan_runtime(wildcards, attempt):
+    return jobres.plan_runtime(len(group_weights(wildcards)), attempt=attempt)
+
+
+def plan_mem_mb(wildcards, attempt):
+    return jobres.plan_mem_mb(len(group_weights(wildcards)), attempt=attempt)
 
 
 def networks_work(wildcards):

@@ -1,0 +1,13 @@
+"""Snakemake entry point: a group's plan of pairs (kinds, barriers), from its dumps' metadata."""
+
+from twinnets.compare.shards import write_plan
+from twinnets.pipeline.jobs import job
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job(sm):
+    write_plan(
+        sm.input.weights,
+        sm.output.plan,
+        barrier_pairs=sm.params.barrier_pairs,
+        max_pairs=sm.params.max_pairs,
+    )

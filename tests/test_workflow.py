@@ -179,7 +179,8 @@ def test_b_a_new_eta_trains_only_the_new_networks(completed):
     config = set_config(completed, "more-etas.yaml", grid__etas=[3.0, 0.5])
     assert planned(completed, config) == {
         "train": 2 * 3,  # 2 blocks of 2 networks, 3 checkpoints
-        "analyze_shard": 3,  # one shard per group: tiles of 64 networks
+        "analyze_plan": 3,  # each group's pair plan, then its one shard (tiles of 64)
+        "analyze_shard": 3,
         "analyze": 3,
         "gather_tables": 1,
         "answer": 1,
@@ -192,6 +193,7 @@ def test_c_a_larger_checkpoint_trains_only_the_extension(completed):
     config = set_config(completed, "more-epochs.yaml", grid__epochs=[0, 1, 2, 4])
     assert planned(completed, config) == {
         "train": 2 * 2,  # 2 models x 2 blocks
+        "analyze_plan": 2,
         "analyze_shard": 2,
         "analyze": 2,
         "gather_tables": 1,
@@ -342,7 +344,8 @@ def test_g_forked_children_train_only_past_the_fork(editable, mnist_workdir):
         f"train_{s}_{b}_fork1_seed{f}": 1 for s in settings for b in blocks for f in (0, 1)
     }
     assert planned(editable, config) == {
-        "train": 8, "analyze_forks_shard": 2, "analyze_forks": 2, "gather_tables": 1,
+        "train": 8, "analyze_forks_plan": 2, "analyze_forks_shard": 2, "analyze_forks": 2,
+        "gather_tables": 1,
         "answer": 1, "all": 1, **FIGURES,
     }  # fmt: skip
     parents = {p: p.stat().st_mtime_ns for p in (editable / "results/weights").rglob("*.parquet")}

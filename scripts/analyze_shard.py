@@ -9,11 +9,11 @@ from twinnets.pipeline.jobs import job
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job(sm):
     pairs, curves = analyze_planned_shard(
-        sm.input.weights,
+        sm.input.tiles,
         sm.input.plan,
         mnist_dir=Path(sm.input.mnist[0]).parent,
         shard=sm.wildcards.shard,
-        tile=sm.params.shard_networks,
+        tile=sm.params.tile,
         model_name=sm.params.model,
         unseen_variance=sm.params.unseen_variance,
     )

@@ -1,6 +1,6 @@
-"""Snakemake entry point: a group's plan of pairs (kinds, barriers), from its dumps' metadata."""
+"""Snakemake entry point: a group's plan of pairs (kinds, barriers) and its packed tiles."""
 
-from twinnets.compare.shards import write_plan
+from twinnets.compare.shards import write_plan, write_tiles
 from twinnets.pipeline.jobs import job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -11,3 +11,4 @@ with job(sm):
         barrier_pairs=sm.params.barrier_pairs,
         max_pairs=sm.params.max_pairs,
     )
+    write_tiles(sm.input.weights, sm.output.tiles, sm.params.tile)

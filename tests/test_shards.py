@@ -13,7 +13,7 @@ from twinnets.compare.groups import analyze_group, pair_kind
 from twinnets.compare.shards import Shard
 from twinnets.compare.summary import summarise
 from twinnets.data.mnist import FILES, load_mnist
-from twinnets.dumps.storage import write_dump
+from twinnets.dumps.storage import read_dump, write_dump
 from twinnets.train.network import TrainConfig, train
 
 N_TRAIN = 1_000
@@ -42,9 +42,11 @@ def both(group, mnist_workdir, tmp_path_factory):
     tables: dict[str, list[pd.DataFrame]] = {"pairs": [], "curves": []}
     plan = root / "plan.parquet"  # as the workflow does: one plan job, shards read their tiles
     shards.write_plan(group, plan, barrier_pairs=BARRIERS)
+    shards.write_tiles(group, root / "tiles", TILE)
     for shard in shards.shards(len(group), TILE):
-        members = [group[k] for k in shard.networks(len(group), TILE)]
-        pairs, curves = shards.analyze_planned_shard(members, plan, mnist_workdir, shard.name, TILE)
+        pairs, curves = shards.analyze_planned_shard(
+            root / "tiles", plan, mnist_workdir, shard.name, TILE
+        )
         alone = shards.analyze_shard(group, mnist_workdir, shard.name, TILE, barrier_pairs=BARRIERS)
         pd.testing.assert_frame_equal(pairs, alone[0])  # the plan from a file is the same plan
         pd.testing.assert_frame_equal(curves, alone[1])
@@ -56,12 +58,45 @@ def both(group, mnist_workdir, tmp_path_factory):
     return full, merged, networks, len(tables["pairs"])
 
 
-def test_a_shard_refuses_dumps_that_are_not_its_tiles(group, mnist_workdir, tmp_path):
+def test_a_shard_refuses_tiles_cut_otherwise(group, mnist_workdir, tmp_path):
     shards.write_plan(group, tmp_path / "plan.parquet", barrier_pairs=0)
-    with pytest.raises(
-        ValueError, match=r"shard 0-1 of a group of 6 networks in tiles of 2 reads 4"
-    ):
-        shards.analyze_planned_shard(group, tmp_path / "plan.parquet", mnist_workdir, "0-1", TILE)
+    shards.write_tiles(group, tmp_path / "tiles", 3)
+    with pytest.raises(ValueError, match=r"tile=0.parquet: holds the networks \[0, 1, 2\]"):
+        shards.analyze_planned_shard(
+            tmp_path / "tiles", tmp_path / "plan.parquet", mnist_workdir, "0-1", TILE
+        )
+    with pytest.raises(ValueError, match=r"shard 0-3: a group of 6 networks has 3 tiles of 2"):
+        shards.analyze_planned_shard(
+            tmp_path / "tiles", tmp_path / "plan.parquet", mnist_workdir, "0-3", TILE
+        )
+
+
+def test_a_tile_holds_its_dumps_bitwise(group, tmp_path):
+    shards.write_tiles(group, tmp_path / "tiles", 4)
+    assert sorted(p.name for p in (tmp_path / "tiles").iterdir()) == [
+        "tile=0.parquet",
+        "tile=1.parquet",
+    ]
+    packed = shards.read_tile(tmp_path / "tiles", 0, 6, 4) + shards.read_tile(
+        tmp_path / "tiles", 1, 6, 4
+    )
+    for dump, path in zip(packed, group, strict=True):
+        alone = read_dump(path)
+        assert dump.path == alone.path and dump.metadata == alone.metadata
+        for x, y in zip(dump.params.weights + dump.params.biases,
+                        alone.params.weights + alone.params.biases, strict=True):  # fmt: skip
+            assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
+
+
+def test_big_groups_get_bigger_tiles_not_more_shards():
+    assert shards.tile_size(9) == shards.tile_size(4096) == 64  # 64 tiles of 64
+    assert shards.tile_size(4097) == 65
+    assert shards.tile_size(16_384) == 256
+    for n in (10, 4096, 4097, 16_384, 100_000):
+        assert len(shards.shards(n, shards.tile_size(n))) <= 64 * 65 // 2
+    assert shards.tile_size(100, shard_networks=8, max_tiles=10) == 10
+    with pytest.raises(ValueError, match="at least one network"):
+        shards.tile_size(100, shard_networks=0)
 
 
 def test_the_shards_cover_every_pair_once():

@@ -61,6 +61,9 @@ from twinnets.train.network import Params, TrainedNetwork, output_probabilities
 #: Networks per tile (config ``analysis.shard_networks``): 64 keeps the default grid's
 #: groups (9 networks) and the 64-network benchmark group in one shard.
 SHARD_NETWORKS = 64
+#: At most this many tiles per group (``tile_size``): at most 2,080 shard jobs, so that a
+#: group of 16,384 networks plans in seconds; its shards then hold more pairs each.
+MAX_TILES = 64
 #: Seed of the subset of pairs drawn when a kind has more than ``max_pairs``.
 SUBSAMPLE_SEED = 0
 #: The column of the shard tables that orders their rows as the unsharded analysis does.
@@ -116,6 +119,15 @@ def _tile(index: int, n_networks: int, tile: int) -> range:
 def _check_tile(tile: int) -> None:
     if tile < 1:
         raise ValueError(f"tiles hold at least one network, got {tile}")
+
+
+def tile_size(
+    n_networks: int, shard_networks: int = SHARD_NETWORKS, max_tiles: int = MAX_TILES
+) -> int:
+    """Networks per tile of a group: ``shard_networks``, or more where the group would
+    otherwise have more than ``max_tiles`` tiles (the job count grows as tiles squared)."""
+    _check_tile(shard_networks)
+    return max(shard_networks, math.ceil(n_networks / max_tiles))
 
 
 def shards(n_networks: int, tile: int = SHARD_NETWORKS) -> list[Shard]:
@@ -231,7 +243,7 @@ def analyze_shard(
 
 
 def analyze_planned_shard(
-    member_paths: Sequence[str | os.PathLike],
+    tiles: str | os.PathLike,
     plan_path: str | os.PathLike,
     mnist_dir: str | os.PathLike,
     shard: Shard | str,
@@ -239,22 +251,68 @@ def analyze_planned_shard(
     model_name: str | None = None,
     unseen_variance: float = UNSEEN_VARIANCE,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``analyze_shard`` from the group's plan (``write_plan``) and the dumps of the shard's
-    own networks only (``Shard.networks``, in order): what a workflow job reads, so that a
-    shard's inputs, and the planning of the DAG, grow with its tiles, not with the group."""
+    """``analyze_shard`` from the group's plan (``write_plan``) and the folder of its tiles
+    (``write_tiles``), of which it reads its own two: what a workflow job reads, so that
+    its inputs, and the planning of the DAG, stay two files however large the group."""
     shard = Shard.parse(shard) if isinstance(shard, str) else shard
     _check_tile(tile)
     plan, n_networks, n_train = read_plan(plan_path)
-    expected = len(shard.networks(n_networks, tile))
-    if len(member_paths) != expected:
+    n_tiles = math.ceil(n_networks / tile)
+    if shard.second >= n_tiles:
         raise ValueError(
-            f"shard {shard.name} of a group of {n_networks} networks in tiles of {tile} reads "
-            f"{expected} dumps, got {len(member_paths)}"
+            f"shard {shard.name}: a group of {n_networks} networks has {n_tiles} tiles of {tile}"
         )
+    members = read_tile(tiles, shard.first, n_networks, tile)
+    if shard.second != shard.first:
+        members += read_tile(tiles, shard.second, n_networks, tile)
     return _shard_tables(
-        plan, member_paths, mnist_dir, shard, tile, n_networks, n_train, model_name,
-        unseen_variance,
-    )  # fmt: skip
+        plan, members, mnist_dir, shard, tile, n_networks, n_train, model_name, unseen_variance
+    )
+
+
+# --------------------------------------------------------------------------- tiles
+
+#: A tile file's columns: the network's position in the group, its dump's path, the bytes.
+TILE_COLUMNS = ("position", "path", "content")
+
+
+def tile_path(tiles: str | os.PathLike, index: int) -> Path:
+    return Path(tiles) / f"tile={index}.parquet"
+
+
+def write_tiles(
+    dump_paths: Sequence[str | os.PathLike], tiles: str | os.PathLike, tile: int
+) -> None:
+    """The group's dumps packed, as they are, into one file per tile in the folder
+    ``tiles``: a shard job then reads two files, not 2 ``tile`` dumps, and the DAG has
+    two edges per shard (Snakemake's planning grows with its edges)."""
+    _check_tile(tile)
+    n = len(dump_paths)
+    Path(tiles).mkdir(parents=True, exist_ok=True)
+    for index in range(math.ceil(n / tile)):
+        positions = list(_tile(index, n, tile))
+        frame = pd.DataFrame(
+            {
+                "position": np.array(positions, dtype=np.int64),
+                "path": [str(dump_paths[k]) for k in positions],
+                "content": [Path(dump_paths[k]).read_bytes() for k in positions],
+            }
+        )
+        write_frame(frame, tile_path(tiles, index))
+
+
+def read_tile(tiles: str | os.PathLike, index: int, n_networks: int, tile: int) -> list[Dump]:
+    """The dumps of tile ``index`` (``write_tiles``), in the group's order, each exactly as
+    ``read_dump`` reads its own file."""
+    path = tile_path(tiles, index)
+    frame = pd.read_parquet(path)
+    expected = list(_tile(index, n_networks, tile))
+    if frame["position"].tolist() != expected:
+        raise ValueError(
+            f"{path}: holds the networks {frame['position'].tolist()[:5]}..., not tile {index} "
+            f"of a group of {n_networks} in tiles of {tile}; rerun the group's plan job"
+        )
+    return [read_dump(p, c) for p, c in zip(frame["path"], frame["content"], strict=True)]
 
 
 def _n_train_range(dumps: Sequence[Dump]) -> tuple[int, int]:
@@ -265,7 +323,7 @@ def _n_train_range(dumps: Sequence[Dump]) -> tuple[int, int]:
 
 def _shard_tables(
     plan: PairPlan,
-    member_paths: Sequence[str | os.PathLike],
+    members: Sequence[str | os.PathLike] | Sequence[Dump],
     mnist_dir: str | os.PathLike,
     shard: Shard,
     tile: int,
@@ -274,12 +332,13 @@ def _shard_tables(
     model_name: str | None,
     unseen_variance: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One shard's tables from the group's plan and its own networks' dumps."""
-    members = shard.networks(n_networks, tile)
+    """One shard's tables from the group's plan and its own networks' dumps (paths, or
+    dumps read already)."""
+    dumps = [m if isinstance(m, Dump) else read_dump(m) for m in members]
+    positions = shard.networks(n_networks, tile)
     wanted = set(shard.pairs(n_networks, tile))
     mine = [k for k, pair in enumerate(plan.pairs) if pair in wanted]
-    local = {g: k for k, g in enumerate(members)}
-    dumps = [read_dump(p) for p in member_paths]
+    local = {g: k for k, g in enumerate(positions)}
     _check_group(dumps)
     data = load_mnist(mnist_dir, n_train=n_train[0])
     flags = [plan.barrier[k] for k in mine]
@@ -288,7 +347,7 @@ def _shard_tables(
     if not mine:
         pairs, curves = pair_tables([], None, None, ctx, [], [], [], model_name)  # type: ignore[arg-type]
         return pairs.assign(**{PAIR_INDEX: pd.Series(dtype="int64")}), _with_index(curves, [])
-    trained, untrained = _sides(dumps, data, members)
+    trained, untrained = _sides(dumps, data, positions)
     local_pairs = [(local[plan.pairs[k][0]], local[plan.pairs[k][1]]) for k in mine]
     kinds = [plan.kinds[k] for k in mine]
     pairs, curves = pair_tables(

@@ -295,11 +295,12 @@ def params_from_table(table: pa.Table, sizes: tuple[int, ...], path: Path) -> Pa
     return Params(weights, biases)
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The provenance JSON of a dump, without reading its parameters."""
+def read_metadata(path: str | os.PathLike, content: bytes | None = None) -> dict[str, Any]:
+    """The provenance JSON of a dump, without reading its parameters (``content``: the
+    file's bytes, read from elsewhere, e.g. a shard's tile; ``path`` then names it)."""
     path = Path(path)
     try:
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(path if content is None else pa.BufferReader(content))
     except (OSError, pa.ArrowException) as exc:
         raise DumpError(f"{path}: not a readable Parquet file ({exc})") from exc
     raw = (schema.metadata or {}).get(METADATA_KEY)
@@ -311,12 +312,13 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise DumpError(f"{path}: the twinnets metadata is not valid JSON ({exc})") from exc
 
 
-def read_dump(path: str | os.PathLike) -> Dump:
-    """Read a dump; parameters come back bitwise as written, in the trained dtype."""
+def read_dump(path: str | os.PathLike, content: bytes | None = None) -> Dump:
+    """Read a dump; parameters come back bitwise as written, in the trained dtype
+    (``content``: the file's bytes, as ``read_metadata`` takes them)."""
     path = Path(path)
-    meta = read_metadata(path)
+    meta = read_metadata(path, content)
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path if content is None else pa.BufferReader(content))
     except (OSError, pa.ArrowException) as exc:
         raise DumpError(f"{path}: not a readable Parquet file ({exc})") from exc
     try:

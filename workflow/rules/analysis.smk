@@ -1,9 +1,9 @@
 # A group's pairs in shards (twinnets.compare.shards, config analysis.shard_networks): the
-# plan job reads every dump's metadata once and fixes which pairs are analysed and which
-# get barriers; each shard job reads the plan and its own two tiles of networks only (so
-# the DAG grows with the tiles, not the group) and compares the pairs between them; the
-# group's job merges them
-# in the unsharded order and adds the per-network table. Two kinds of group (grid.groups):
+# plan job reads every dump once, fixes which pairs are analysed and which get barriers,
+# and packs the dumps into one file per tile; each shard job reads the plan and its own
+# two tiles only (two inputs, however large the group: the DAG grows with the shards) and
+# compares the pairs between them; the group's job merges them in the unsharded order and
+# adds the per-network table. Two kinds of group (grid.groups):
 # the grid's (model, sizes, eta, epochs), and the children forked at an epoch (fork_epoch=).
 for name, folder in (
     ("analyze", grid.GROUP_FOLDER),
@@ -17,6 +17,7 @@ for name, folder in (
             weights=group_weights,
         output:
             plan=shard_plan(folder),
+            tiles=temp(directory(shard_tiles(folder))),
         log:
             f"logs/{name}_plan/{folder}.log",
         benchmark:
@@ -32,6 +33,7 @@ for name, folder in (
         params:
             barrier_pairs=config["analysis"]["barrier_pairs"],
             max_pairs=config["analysis"]["max_pairs"],
+            tile=group_tile,
             code=code("plan_pairs.py"),
         script:
             "../../scripts/plan_pairs.py"
@@ -40,8 +42,8 @@ for name, folder in (
         name:
             f"{name}_shard"
         input:
-            weights=shard_weights,
             plan=shard_plan(folder),
+            tiles=shard_tiles(folder),
             mnist=rules.download_mnist.output,
         output:
             pairs=shard_table(folder, "pairs"),
@@ -60,7 +62,7 @@ for name, folder in (
             runtime=shard_runtime,
         params:
             model=lambda wildcards: wildcards.model,
-            shard_networks=config["analysis"]["shard_networks"],
+            tile=group_tile,
             unseen_variance=config["analysis"]["unseen_variance"],
             code=code("analyze_shard.py"),
         script:

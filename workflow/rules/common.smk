@@ -33,10 +33,19 @@ def all_weights(config):
     return grid.all_weights(config)
 
 
+@functools.cache  # a group's paths once, however many of its shards' functions ask
+def _group_paths(group):
+    return tuple(grid.weights_paths(config, group))
+
+
 def group_weights(wildcards):
     """The dumps compared in one (model, sizes, eta, epochs) group, or in one group of
     children forked at an epoch (wildcard fork_epoch)."""
-    return grid.weights_paths(config, grid.Group.of(wildcards))
+    return list(_group_paths(grid.Group.of(wildcards)))
+
+
+def group_size(wildcards):
+    return len(_group_paths(grid.Group.of(wildcards)))
 
 
 # Training: one job per setting (model, sizes, eta), block of seeds (a parent block, or
@@ -73,8 +82,9 @@ def group_tables(table):
 
 
 # Analysis shards (twinnets.compare.shards): a group's networks cut into tiles of
-# analysis.shard_networks; one analyze_shard job per pair of tiles, and the group's
-# analyze job merges them and makes the per-network table.
+# analysis.shard_networks (more where a group would have over shards.MAX_TILES tiles); the
+# plan job packs each tile's dumps into one file, one analyze_shard job per pair of tiles
+# reads its two, and the group's analyze job merges them and makes the per-network table.
 def shard_table(folder, table):
     """The path pattern of one shard's table ``table`` of the groups in ``folder``."""
     return f"results/tables/groups/{folder}/shards/{{shard}}/{table}.parquet"
@@ -85,18 +95,23 @@ def shard_plan(folder):
     return f"results/tables/groups/{folder}/shards/plan.parquet"
 
 
-def shard_weights(wildcards):
-    """The dumps that one shard reads: its two tiles' networks, in the group's order."""
-    paths = group_weights(wildcards)
-    shard = pairshards.Shard.parse(wildcards.shard)
-    tile = config["analysis"]["shard_networks"]
-    return [paths[k] for k in shard.networks(len(paths), tile)]
+def shard_tiles(folder):
+    """The path pattern of the folder of the group's packed tiles (removed once its
+    shards are done: they are copies of the dumps)."""
+    return f"results/tables/groups/{folder}/shards/tiles"
+
+
+def group_tile(wildcards):
+    """Networks per tile of the group."""
+    return pairshards.tile_size(
+        group_size(wildcards), config["analysis"]["shard_networks"]
+    )
 
 
 def group_shards(wildcards):
     """The names of the group's shards ("0-0", "0-1", ...), in the group's pair order."""
-    n = len(group_weights(wildcards))
-    return [s.name for s in pairshards.shards(n, config["analysis"]["shard_networks"])]
+    shards = pairshards.shards(group_size(wildcards), group_tile(wildcards))
+    return [s.name for s in shards]
 
 
 def shard_tables(folder, table):
@@ -153,8 +168,8 @@ def train_mem_mb(setting, block):
 def shard_work(wildcards):
     """What one analyze_shard job compares: sizes, the group's networks, its own networks
     and pairs, training images, barriers."""
-    n = len(group_weights(wildcards))
-    tile = config["analysis"]["shard_networks"]
+    n = group_size(wildcards)
+    tile = group_tile(wildcards)
     networks, pairs = pairshards.shard_size(
         n, tile, pairshards.Shard.parse(wildcards.shard)
     )
@@ -178,16 +193,16 @@ def shard_mem_mb(wildcards, attempt):
 
 
 def plan_runtime(wildcards, attempt):
-    return jobres.plan_runtime(len(group_weights(wildcards)), attempt=attempt)
+    return jobres.plan_runtime(group_size(wildcards), attempt=attempt)
 
 
 def plan_mem_mb(wildcards, attempt):
-    return jobres.plan_mem_mb(len(group_weights(wildcards)), attempt=attempt)
+    return jobres.plan_mem_mb(group_size(wildcards), attempt=attempt)
 
 
 def networks_work(wildcards):
     """What one group's analyze job does: the per-network table and the merge of its pairs."""
-    n = len(group_weights(wildcards))
+    n = group_size(wildcards)
     return (
         grid.parse_sizes(wildcards.sizes),
         n,
@@ -206,7 +221,7 @@ def networks_mem_mb(wildcards, attempt):
 
 def all_pairs():
     """Pairs of networks compared over all groups: the rows of the gathered tables."""
-    sizes = [len(grid.weights_paths(config, group)) for group in grid.groups(config)]
+    sizes = [len(_group_paths(group)) for group in grid.groups(config)]
     return sum(n * (n - 1) // 2 for n in sizes)
 
 

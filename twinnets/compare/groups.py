@@ -258,28 +258,42 @@ def independent_baselines(
 
 @dataclasses.dataclass
 class _View:
-    """What the analysis needs of one parameter vector (trained or initial), computed once."""
+    """What the analysis needs of one parameter vector (trained or initial), computed once:
+    per pair, only products of these small arrays or of the pair's parameters remain."""
 
     params: Params
     hidden_validation: list[np.ndarray]
-    preactivation_validation: np.ndarray
+    #: first-layer weighted inputs on the validation images, transposed (n_hidden, n):
+    #: a unit's row is contiguous, so a permuted copy is a cheap row gather
+    preactivation_validation_t: np.ndarray
+    preactivation_norm: float
     outputs_test: np.ndarray
+    predictions_test: np.ndarray
     first_layer: barriers.FirstLayer | None = None
+    #: first-layer weights in the unseen input directions (``_unseen_coordinates``)
+    weight1_unseen: np.ndarray | None = None
 
     @classmethod
     def of(
         cls, params: Params, model: str, activation: str, x_val: np.ndarray, x_test: np.ndarray
     ) -> _View:
         params = params.astype(np.float64)
+        z = preactivations(params.weights[0], params.biases[0], x_val)
         # representations up to the activation's symmetry: a ReLU unit's scale is arbitrary
         # (relu(c z) = c relu(z)) and linear CKA is not invariant to it, so its activations
         # are those of the canonical form (every unit's incoming weights and bias of norm 1)
-        seen = alignment.canonical_form(params) if symmetry(activation).rescaling else params
+        if symmetry(activation).rescaling:
+            hidden = hidden_activations(alignment.canonical_form(params), x_val, activation)
+        else:
+            hidden = hidden_activations(params, x_val, activation, first=z)
+        outputs = output_probabilities(params, x_test, model, activation)
         return cls(
             params=params,
-            hidden_validation=hidden_activations(seen, x_val, activation),
-            preactivation_validation=preactivations(params.weights[0], params.biases[0], x_val),
-            outputs_test=output_probabilities(params, x_test, model, activation),
+            hidden_validation=hidden,
+            preactivation_validation_t=np.ascontiguousarray(z.T),
+            preactivation_norm=float(np.linalg.norm(z)),
+            outputs_test=outputs,
+            predictions_test=outputs.argmax(axis=1),
         )
 
 
@@ -366,8 +380,8 @@ def _compare(
     row.update(_representation(side, i, j, pair_corr, transforms["activation"]))
     for key, matrix in side.function.items():
         row[key] = float(matrix[i, j])
-    wrong_a = a.outputs_test.argmax(axis=1) != ctx.test_labels
-    wrong_b = b.outputs_test.argmax(axis=1) != ctx.test_labels
+    wrong_a = a.predictions_test != ctx.test_labels
+    wrong_b = b.predictions_test != ctx.test_labels
     row["errors_both"] = float(np.sum(wrong_a & wrong_b))
     row["errors_mean"] = (float(wrong_a.sum()) + float(wrong_b.sum())) / 2
     curves: list[pd.DataFrame] = []
@@ -380,21 +394,38 @@ def _compare(
 def _through_data(
     a: _View, b: _View, b_signed: Params, t_signed: list, ctx: _Context
 ) -> dict[str, float]:
-    """Pre-activation distances on validation images, and the unseen input directions' share."""
-    zb_signed = b.preactivation_validation
+    """Pre-activation distances on validation images, and the unseen input directions' share.
+
+    Both from each network's own products (``_View``): B's units moved as the signed
+    alignment moves them (a unit's row of W1 and its pre-activations are permuted and
+    scaled alike), so no image or input dimension is touched per pair."""
+    za, zb = a.preactivation_validation_t, b.preactivation_validation_t
+    ua, ub = _unseen_coordinates(a, ctx.space), _unseen_coordinates(b, ctx.space)
+    zb_signed, ub_signed, norm_b = zb, ub, b.preactivation_norm
     if t_signed:
-        zb_signed = zb_signed[:, t_signed[0].perm] * t_signed[0].factor
-    w1a = a.params.weights[0]
+        factor = t_signed[0].factor
+        zb_signed = zb[t_signed[0].perm] * factor[:, None]
+        ub_signed = ub[t_signed[0].perm] * factor[:, None]
+        if not np.all(np.abs(factor) == 1):  # ReLU's rescaling changes the norm
+            norm_b = float(np.linalg.norm(zb_signed))
     return {
         "preactivation_relative_raw": preactivation_relative_distance(
-            a.preactivation_validation, b.preactivation_validation
+            za, zb, a.preactivation_norm, b.preactivation_norm
         ),
         "preactivation_relative_signed": preactivation_relative_distance(
-            a.preactivation_validation, zb_signed
+            za, zb_signed, a.preactivation_norm, norm_b
         ),
-        "unseen_sq_weight1_raw": ctx.space.unseen_sq(w1a - b.params.weights[0]),
-        "unseen_sq_weight1_signed": ctx.space.unseen_sq(w1a - b_signed.weights[0]),
+        "unseen_sq_weight1_raw": float(np.sum((ua - ub) ** 2)),
+        "unseen_sq_weight1_signed": float(np.sum((ua - ub_signed) ** 2)),
     }
+
+
+def _unseen_coordinates(view: _View, space: InputSpace) -> np.ndarray:
+    """W1 in the unseen input directions (n_hidden, k): ``space.unseen_sq`` of a difference
+    is the squared norm of the difference of these."""
+    if view.weight1_unseen is None:
+        view.weight1_unseen = view.params.weights[0] @ space.unseen
+    return view.weight1_unseen
 
 
 def _representation(
@@ -479,7 +510,8 @@ def _pair_row(
 ) -> tuple[dict[str, object], list[pd.DataFrame]]:
     """One pair's trained metrics, their nulls, and the decompositions that tie them."""
     row, transforms, curves = _compare(trained, i, j, ctx, with_barrier)
-    null, _, _ = _compare(untrained, i, j, ctx, with_barrier)
+    # untrained networks (checkpoint 0) are their own nulls: the same code on the same views
+    null = dict(row) if untrained is trained else _compare(untrained, i, j, ctx, with_barrier)[0]
     if not with_barrier:
         row.update(_no_barriers())
         null.update(_no_barriers())
@@ -498,8 +530,7 @@ def _pair_row(
         )
     )
     accuracy = [
-        float(np.mean(trained.views[k].outputs_test.argmax(axis=1) == ctx.test_labels))
-        for k in (i, j)
+        float(np.mean(trained.views[k].predictions_test == ctx.test_labels)) for k in (i, j)
     ]
     row.update(independent_baselines(*accuracy, a.sizes[-1], len(ctx.test_labels)))
     return row, curves
@@ -594,10 +625,17 @@ def _sides(
         views = [_View.of(p, model, activation, x_val, x_test) for p in params]
         return _Side.of(views, data.test.labels)
 
-    trained = side([d.params for d in dumps])
     positions = range(len(dumps)) if indices is None else indices
-    untrained = side([initial_params(d, k) for k, d in zip(positions, dumps, strict=True)])
-    return trained, untrained
+    inits = [initial_params(d, k) for k, d in zip(positions, dumps, strict=True)]
+    trained = side([d.params for d in dumps])
+    if all(_bitwise_equal(d.params, p) for d, p in zip(dumps, inits, strict=True)):
+        return trained, trained  # checkpoint 0: the networks are their inits (_pair_row)
+    return trained, side(inits)
+
+
+def _bitwise_equal(a: Params, b: Params) -> bool:
+    arrays = zip(a.weights + a.biases, b.weights + b.biases, strict=True)
+    return all(x.dtype == y.dtype and np.array_equal(x, y) for x, y in arrays)
 
 
 def _context(

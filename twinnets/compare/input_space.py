@@ -64,7 +64,13 @@ def preactivations(weights: np.ndarray, biases: np.ndarray, x: np.ndarray) -> np
     return x @ weights.astype(np.float64).T + biases.astype(np.float64)
 
 
-def preactivation_relative_distance(za: np.ndarray, zb: np.ndarray) -> float:
-    """``||Za - Zb|| / sqrt(||Za|| ||Zb||)``: the parameters' relative distance, seen by images."""
-    scale = np.sqrt(np.linalg.norm(za) * np.linalg.norm(zb))
-    return float(np.linalg.norm(za - zb) / scale) if scale > 0 else float("nan")
+def preactivation_relative_distance(
+    za: np.ndarray, zb: np.ndarray, norm_a: float | None = None, norm_b: float | None = None
+) -> float:
+    """``||Za - Zb|| / sqrt(||Za|| ||Zb||)``: the parameters' relative distance, seen by images
+    (``norm_a``, ``norm_b``: the norms, where the caller keeps them for many pairs)."""
+    norm_a = np.linalg.norm(za) if norm_a is None else norm_a
+    norm_b = np.linalg.norm(zb) if norm_b is None else norm_b
+    scale = np.sqrt(norm_a * norm_b)
+    difference = (za - zb).ravel()  # a vector's norm is one BLAS dot, a matrix's is not
+    return float(np.sqrt(difference @ difference) / scale) if scale > 0 else float("nan")

@@ -351,17 +351,20 @@ def hidden_activation(z: np.ndarray, activation: str = "sigmoid") -> np.ndarray:
 
 
 def hidden_activations(
-    params: Params, x: np.ndarray, activation: str = "sigmoid"
+    params: Params, x: np.ndarray, activation: str = "sigmoid", first: np.ndarray | None = None
 ) -> list[np.ndarray]:
     """Every hidden layer's outputs for inputs ``x`` (n, n_in): the dense forward pass that
     ``output_logits`` continues, so representations and outputs agree bitwise.
 
     ``activation`` is the network's (``TrainConfig.activation``; read it from the dump).
+    ``first``: the first layer's weighted inputs ``x @ W1.T + b1``, where the caller has
+    them already (the analysis keeps them), so the largest product is not done twice.
     """
     acts = []
     a = x
-    for w, b in zip(params.weights[:-1], params.biases[:-1], strict=True):
-        a = hidden_activation(a @ w.T + b, activation)
+    for layer, (w, b) in enumerate(zip(params.weights[:-1], params.biases[:-1], strict=True)):
+        z = first if layer == 0 and first is not None else a @ w.T + b
+        a = hidden_activation(z, activation)
         acts.append(a)
     return acts
 

@@ -13,7 +13,6 @@ with job(sm):
         sm.input.plan,
         mnist_dir=Path(sm.input.mnist[0]).parent,
         shard=sm.wildcards.shard,
-        tile=sm.params.tile,
         model_name=sm.params.model,
         unseen_variance=sm.params.unseen_variance,
     )

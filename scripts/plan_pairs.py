@@ -8,6 +8,7 @@ with job(sm):
     write_plan(
         sm.input.weights,
         sm.output.plan,
+        tile=sm.params.tile,
         barrier_pairs=sm.params.barrier_pairs,
         max_pairs=sm.params.max_pairs,
     )

@@ -40,13 +40,11 @@ def both(group, mnist_workdir, tmp_path_factory):
     full = analyze_group(group, mnist_workdir, barrier_pairs=BARRIERS)
     root = tmp_path_factory.mktemp("shard-tables")
     tables: dict[str, list[pd.DataFrame]] = {"pairs": [], "curves": []}
-    plan = root / "plan.parquet"  # as the workflow does: one plan job, shards read their tiles
-    shards.write_plan(group, plan, barrier_pairs=BARRIERS)
+    plan = root / "plan"  # as the workflow does: one plan job, shards read their parts
+    shards.write_plan(group, plan, TILE, barrier_pairs=BARRIERS)
     shards.write_tiles(group, root / "tiles", TILE)
     for shard in shards.shards(len(group), TILE):
-        pairs, curves = shards.analyze_planned_shard(
-            root / "tiles", plan, mnist_workdir, shard.name, TILE
-        )
+        pairs, curves = shards.analyze_planned_shard(root / "tiles", plan, mnist_workdir, shard)
         alone = shards.analyze_shard(group, mnist_workdir, shard.name, TILE, barrier_pairs=BARRIERS)
         pd.testing.assert_frame_equal(pairs, alone[0])  # the plan from a file is the same plan
         pd.testing.assert_frame_equal(curves, alone[1])
@@ -59,16 +57,29 @@ def both(group, mnist_workdir, tmp_path_factory):
 
 
 def test_a_shard_refuses_tiles_cut_otherwise(group, mnist_workdir, tmp_path):
-    shards.write_plan(group, tmp_path / "plan.parquet", barrier_pairs=0)
+    shards.write_plan(group, tmp_path / "plan", TILE, barrier_pairs=0)
     shards.write_tiles(group, tmp_path / "tiles", 3)
     with pytest.raises(ValueError, match=r"tile=0.parquet: holds the networks \[0, 1, 2\]"):
-        shards.analyze_planned_shard(
-            tmp_path / "tiles", tmp_path / "plan.parquet", mnist_workdir, "0-1", TILE
-        )
-    with pytest.raises(ValueError, match=r"shard 0-3: a group of 6 networks has 3 tiles of 2"):
-        shards.analyze_planned_shard(
-            tmp_path / "tiles", tmp_path / "plan.parquet", mnist_workdir, "0-3", TILE
-        )
+        shards.analyze_planned_shard(tmp_path / "tiles", tmp_path / "plan", mnist_workdir, "0-1")
+    with pytest.raises(FileNotFoundError, match=r"no part for shard 0-3; rerun"):
+        shards.analyze_planned_shard(tmp_path / "tiles", tmp_path / "plan", mnist_workdir, "0-3")
+
+
+def test_each_shard_reads_its_own_part_of_the_plan(group, tmp_path):
+    headers = [shards.read_header(p) for p in group]
+    whole = shards.plan_pairs(headers, barrier_pairs=BARRIERS)
+    shards.write_plan(group, tmp_path / "plan", TILE, barrier_pairs=BARRIERS)
+    parts = [shards.read_plan(tmp_path / "plan", s) for s in shards.shards(6, TILE)]
+    assert {tuple(h.items()) for _, h in parts} == {
+        (("n_networks", 6), ("tile", TILE), ("n_train_max", N_TRAIN), ("n_train_min", N_TRAIN))
+    }
+    index = [k for part, _ in parts for k in part.index]
+    assert sorted(index) == list(range(len(whole.pairs)))  # every analysed pair once
+    for (part, _), shard in zip(parts, shards.shards(6, TILE), strict=True):
+        assert part.pairs == shard.pairs(6, TILE)
+        assert part.pairs == [whole.pairs[k] for k in part.index]
+        assert part.kinds == [whole.kinds[k] for k in part.index]
+        assert part.barrier == [whole.barrier[k] for k in part.index]
 
 
 def test_a_tile_holds_its_dumps_bitwise(group, tmp_path):

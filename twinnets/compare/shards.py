@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
 import os
 import re
@@ -38,8 +39,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from twinnets._io import write_frame
+from twinnets._io import atomic_write, write_frame
 from twinnets.compare import barriers
 from twinnets.compare.groups import (
     BARRIER_PAIRS,
@@ -159,6 +162,32 @@ class PairPlan:
     kinds: list[str]
     barrier: list[bool]
 
+    def by_shard(self, n_networks: int, tile: int) -> dict[Shard, ShardPlan]:
+        """Each shard's part (every shard of the group, some perhaps empty), found in one
+        pass over the pairs: the work of splitting is the plan's size, not shards x pairs."""
+        parts: dict[Shard, ShardPlan] = {
+            s: ShardPlan([], [], [], []) for s in shards(n_networks, tile)
+        }
+        rows = zip(self.pairs, self.kinds, self.barrier, strict=True)
+        for position, ((i, j), kind, barrier) in enumerate(rows):
+            part = parts[Shard(i // tile, j // tile)]
+            part.pairs.append((i, j))
+            part.kinds.append(kind)
+            part.barrier.append(barrier)
+            part.index.append(position)
+        return parts
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardPlan:
+    """One shard's part of the group's plan: its analysed pairs (group positions), their
+    kinds and barrier flags, and each one's position in the group's analysed pairs."""
+
+    pairs: list[tuple[int, int]]
+    kinds: list[str]
+    barrier: list[bool]
+    index: list[int]
+
 
 def read_header(path: str | os.PathLike) -> Dump:
     """A dump's settings and seeds from its metadata only (no parameters: ``params`` is
@@ -234,39 +263,38 @@ def analyze_shard(
     _check_tile(tile)
     headers = [read_header(p) for p in dump_paths]
     _check_group(headers)
-    plan = plan_pairs(headers, barrier_pairs, max_pairs, seed)
+    plan = plan_pairs(headers, barrier_pairs, max_pairs, seed).by_shard(len(headers), tile)
+    if shard not in plan:
+        raise ValueError(
+            f"shard {shard.name}: not a shard of {len(headers)} networks in tiles of {tile}"
+        )
     members = shard.networks(len(headers), tile)
     return _shard_tables(
-        plan, [dump_paths[g] for g in members], mnist_dir, shard, tile, len(headers),
+        plan[shard], [dump_paths[g] for g in members], mnist_dir, shard, tile, len(headers),
         _n_train_range(headers), model_name, unseen_variance,
     )  # fmt: skip
 
 
 def analyze_planned_shard(
     tiles: str | os.PathLike,
-    plan_path: str | os.PathLike,
+    plan: str | os.PathLike,
     mnist_dir: str | os.PathLike,
     shard: Shard | str,
-    tile: int = SHARD_NETWORKS,
     model_name: str | None = None,
     unseen_variance: float = UNSEEN_VARIANCE,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``analyze_shard`` from the group's plan (``write_plan``) and the folder of its tiles
-    (``write_tiles``), of which it reads its own two: what a workflow job reads, so that
-    its inputs, and the planning of the DAG, stay two files however large the group."""
+    """``analyze_shard`` from the group's plan folder (``write_plan``) and tiles folder
+    (``write_tiles``), of which it reads its own part and its two tiles: what a workflow job reads, so that
+    neither its inputs nor its reading grow with the group."""
     shard = Shard.parse(shard) if isinstance(shard, str) else shard
-    _check_tile(tile)
-    plan, n_networks, n_train = read_plan(plan_path)
-    n_tiles = math.ceil(n_networks / tile)
-    if shard.second >= n_tiles:
-        raise ValueError(
-            f"shard {shard.name}: a group of {n_networks} networks has {n_tiles} tiles of {tile}"
-        )
+    part, header = read_plan(plan, shard)
+    n_networks, tile = header["n_networks"], header["tile"]
     members = read_tile(tiles, shard.first, n_networks, tile)
     if shard.second != shard.first:
         members += read_tile(tiles, shard.second, n_networks, tile)
+    n_train = (header["n_train_max"], header["n_train_min"])
     return _shard_tables(
-        plan, members, mnist_dir, shard, tile, n_networks, n_train, model_name, unseen_variance
+        part, members, mnist_dir, shard, tile, n_networks, n_train, model_name, unseen_variance
     )
 
 
@@ -322,7 +350,7 @@ def _n_train_range(dumps: Sequence[Dump]) -> tuple[int, int]:
 
 
 def _shard_tables(
-    plan: PairPlan,
+    plan: ShardPlan,
     members: Sequence[str | os.PathLike] | Sequence[Dump],
     mnist_dir: str | os.PathLike,
     shard: Shard,
@@ -336,65 +364,86 @@ def _shard_tables(
     dumps read already)."""
     dumps = [m if isinstance(m, Dump) else read_dump(m) for m in members]
     positions = shard.networks(n_networks, tile)
-    wanted = set(shard.pairs(n_networks, tile))
-    mine = [k for k, pair in enumerate(plan.pairs) if pair in wanted]
     local = {g: k for k, g in enumerate(positions)}
     _check_group(dumps)
     data = load_mnist(mnist_dir, n_train=n_train[0])
-    flags = [plan.barrier[k] for k in mine]
+    flags = plan.barrier
     # the context of the whole group (dead pixels, unseen directions, barrier images)
     ctx = _context(dumps, data, any(flags), unseen_variance, n_train)
-    if not mine:
+    if not plan.pairs:
         pairs, curves = pair_tables([], None, None, ctx, [], [], [], model_name)  # type: ignore[arg-type]
         return pairs.assign(**{PAIR_INDEX: pd.Series(dtype="int64")}), _with_index(curves, [])
     trained, untrained = _sides(dumps, data, positions)
-    local_pairs = [(local[plan.pairs[k][0]], local[plan.pairs[k][1]]) for k in mine]
-    kinds = [plan.kinds[k] for k in mine]
+    local_pairs = [(local[i], local[j]) for i, j in plan.pairs]
     pairs, curves = pair_tables(
-        dumps, trained, untrained, ctx, local_pairs, kinds, flags, model_name
+        dumps, trained, untrained, ctx, local_pairs, plan.kinds, flags, model_name
     )
-    pairs[PAIR_INDEX] = mine
-    barrier_index = [k for k, flag in zip(mine, flags, strict=True) if flag]
+    pairs[PAIR_INDEX] = plan.index
+    barrier_index = [k for k, flag in zip(plan.index, flags, strict=True) if flag]
     return pairs, _with_index(curves, barrier_index)
+
+
+#: The key of a plan part's header (group size, tile, training sets) in its Parquet metadata.
+PLAN_KEY = b"twinnets_plan"
+
+
+def plan_part_path(plan: str | os.PathLike, shard: Shard) -> Path:
+    return Path(plan) / f"shard={shard.name}.parquet"
 
 
 def write_plan(
     dump_paths: Sequence[str | os.PathLike],
-    out: str | os.PathLike,
+    plan: str | os.PathLike,
+    tile: int = SHARD_NETWORKS,
     barrier_pairs: int = BARRIER_PAIRS,
     max_pairs: int | None = None,
     seed: int = SUBSAMPLE_SEED,
 ) -> None:
-    """The group's ``plan_pairs`` as a table, from the dumps' metadata: one job per group
-    reads every dump's header, so that each shard needs only its own networks."""
+    """The group's ``plan_pairs``, from the dumps' metadata, as one table per shard in the
+    folder ``plan``: one job per group reads every header, and each shard reads its part."""
+    _check_tile(tile)
     headers = [read_header(p) for p in dump_paths]
     _check_group(headers)
-    plan = plan_pairs(headers, barrier_pairs, max_pairs, seed)
     largest, smallest = _n_train_range(headers)
-    frame = pd.DataFrame(
-        {
-            "i": np.array([i for i, _ in plan.pairs], dtype=np.int64),
-            "j": np.array([j for _, j in plan.pairs], dtype=np.int64),
-            "kind": pd.Series(plan.kinds, dtype=object),
-            "barrier": np.array(plan.barrier, dtype=bool),
-        }
-    ).assign(n_networks=len(headers), n_train_max=largest, n_train_min=smallest)
-    write_frame(frame, out)
+    header = {
+        "n_networks": len(headers),
+        "tile": tile,
+        "n_train_max": largest,
+        "n_train_min": smallest,
+    }
+    parts = plan_pairs(headers, barrier_pairs, max_pairs, seed).by_shard(len(headers), tile)
+    Path(plan).mkdir(parents=True, exist_ok=True)
+    for shard, part in parts.items():
+        table = pa.table(
+            {
+                "i": pa.array([i for i, _ in part.pairs], pa.int64()),
+                "j": pa.array([j for _, j in part.pairs], pa.int64()),
+                "kind": pa.array(part.kinds, pa.string()),
+                "barrier": pa.array(part.barrier, pa.bool_()),
+                PAIR_INDEX: pa.array(part.index, pa.int64()),
+            }
+        ).replace_schema_metadata({PLAN_KEY: json.dumps(header).encode()})
+        with atomic_write(plan_part_path(plan, shard)) as fh:
+            pq.write_table(table, fh)
 
 
-def read_plan(path: str | os.PathLike) -> tuple[PairPlan, int, tuple[int, int]]:
-    """A ``write_plan`` table: the plan, the group's size and its (largest, smallest)
-    training set."""
-    frame = pd.read_parquet(path)
-    plan = PairPlan(
-        list(zip(frame["i"].tolist(), frame["j"].tolist())),
-        frame["kind"].tolist(),
-        frame["barrier"].tolist(),
+def read_plan(plan: str | os.PathLike, shard: Shard) -> tuple[ShardPlan, dict[str, int]]:
+    """One shard's part of a ``write_plan`` folder, and the group's header (``n_networks``,
+    ``tile``, ``n_train_max``, ``n_train_min``)."""
+    path = plan_part_path(plan, shard)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: the plan has no part for shard {shard.name}; rerun the group's plan job"
+        )
+    table = pq.read_table(path)
+    header = json.loads(table.schema.metadata[PLAN_KEY])
+    part = ShardPlan(
+        list(zip(table["i"].to_pylist(), table["j"].to_pylist(), strict=True)),
+        table["kind"].to_pylist(),
+        table["barrier"].to_pylist(),
+        table[PAIR_INDEX].to_pylist(),
     )
-    if frame.empty:
-        raise ValueError(f"{path}: the plan holds no pair (a group of fewer than 2 networks)")
-    first = frame.iloc[0]
-    return plan, int(first["n_networks"]), (int(first["n_train_max"]), int(first["n_train_min"]))
+    return part, header
 
 
 def _with_index(curves: pd.DataFrame, barrier_index: list[int]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 # A group's pairs in shards (twinnets.compare.shards, config analysis.shard_networks): the
-# plan job reads every dump once, fixes which pairs are analysed and which get barriers,
-# and packs the dumps into one file per tile; each shard job reads the plan and its own
-# two tiles only (two inputs, however large the group: the DAG grows with the shards) and
+# plan job reads every dump once, fixes which pairs are analysed and which get barriers
+# (one part of the plan per shard), and packs the dumps into one file per tile; each
+# shard job reads its part of the plan and its own two tiles only (two inputs, however large the group: the DAG grows with the shards) and
 # compares the pairs between them; the group's job merges them in the unsharded order and
 # adds the per-network table. Two kinds of group (grid.groups):
 # the grid's (model, sizes, eta, epochs), and the children forked at an epoch (fork_epoch=).
@@ -16,7 +16,7 @@ for name, folder in (
         input:
             weights=group_weights,
         output:
-            plan=shard_plan(folder),
+            plan=directory(shard_plan(folder)),
             tiles=temp(directory(shard_tiles(folder))),
         log:
             f"logs/{name}_plan/{folder}.log",
@@ -62,7 +62,6 @@ for name, folder in (
             runtime=shard_runtime,
         params:
             model=lambda wildcards: wildcards.model,
-            tile=group_tile,
             unseen_variance=config["analysis"]["unseen_variance"],
             code=code("analyze_shard.py"),
         script:

@@ -91,8 +91,9 @@ def shard_table(folder, table):
 
 
 def shard_plan(folder):
-    """The path pattern of the pair plan of the groups in ``folder``."""
-    return f"results/tables/groups/{folder}/shards/plan.parquet"
+    """The path pattern of the folder of the pair plan of the groups in ``folder``: one
+    part per shard."""
+    return f"results/tables/groups/{folder}/shards/plan"
 
 
 def shard_tiles(folder):

@@ -8,12 +8,15 @@ What it measures
        training images, checkpoints 0 and 1, blocks of 8): the time before a cluster run
        submits its first job, and that every cluster job pays again when it reads the
        workflow. Issue #17's targets: at most 60 s for 4,096 networks and 4 min for 16,384.
-    2. Analysis (``--analysis-networks``, default 64; 0 skips it): a real group of that many
-       [784, 30, 10] networks (1,000 training images, 1 epoch, init seed = order seed;
-       trained once and cached under ``--cache``, training not timed) analysed as one shard
-       without barriers (``twinnets.compare.shards.analyze_shard``, one BLAS thread): CPU seconds
-       per 10,000 pairs (fixed per-job and per-network costs included); one pair's loss
-       barrier; and the group-wide pair plan every shard makes (``plan_pairs``), per pair.
+    2. Analysis (``--analysis-networks``, default 128; 0 skips it): real groups of that many
+       [784, 30, 10] networks (1,000 training images, init seed = order seed; trained once
+       and cached under ``--cache``, training not timed), at checkpoints 1 and 0, cut in two
+       tiles: the CPU seconds (one BLAS thread, as a job runs it) of a diagonal shard and
+       an off-diagonal one (``twinnets.compare.shards.analyze_shard``, no barriers), the
+       shards a big group is made of; hence seconds per 10,000 pairs; one pair's loss
+       barrier; and the group's pair plan (``plan_pairs``), per pair. From those, the
+       projected wall time of all pairs of 1,024 networks at checkpoints 0 and 1 on 2 cores
+       (issue #17's case: its 16 + 120 shards per checkpoint are exactly the measured kinds).
     3. A projection from those unit costs: ``--project-networks`` networks (10,000) trained
        for ``--project-epochs`` (30) on 50,000 images, their pairs analysed (one group, the
        last checkpoint: N (N - 1) / 2 = 5 x 10^7 pairs, or ``--max-pairs`` per kind for 4
@@ -29,7 +32,7 @@ How
 
 Usage
     python bench/bench_scale.py --mnist DIR [--sizes 1024 4096 16384]
-        [--analysis-networks 64] [--nodes 100 --cores-per-node 32] [--max-pairs N]
+        [--analysis-networks 128] [--nodes 100 --cores-per-node 32] [--max-pairs N]
         [--out results/bench/scale.csv]
 """
 
@@ -99,59 +102,91 @@ def plan(networks: int, mnist: str) -> dict:
     return {"networks": networks, "train_rules": rules, "jobs": jobs, "seconds": seconds}
 
 
-def ensure_networks(cache: Path, mnist: str, n: int, n_train: int) -> list[Path]:
-    """``n`` networks of one group (1 epoch on ``n_train`` images), trained once and cached."""
+def ensure_networks(cache: Path, mnist: str, n: int, n_train: int, epochs: int = 1) -> list[Path]:
+    """``n`` networks of one group (``epochs`` on ``n_train`` images), trained once and cached."""
     paths = []
     for seed in range(n):
-        path = cache / f"n_train={n_train}" / f"seed={seed}" / "epochs=1.parquet"
+        path = cache / f"n_train={n_train}" / f"seed={seed}" / f"epochs={epochs}.parquet"
         if not path.exists():
-            config = TrainConfig(epochs=1, n_train=n_train, init_seed=seed, order_seed=seed)
+            config = TrainConfig(epochs=epochs, n_train=n_train, init_seed=seed, order_seed=seed)
             train_checkpoint(config, mnist, path)
         paths.append(path)
     return paths
 
 
+def _cpu_seconds(run) -> float:
+    """CPU seconds of this process for ``run()``: on a shared machine wall time would
+    count the other users' load too (BLAS on one thread, as an analyze_shard job runs it)."""
+    started = time.process_time()
+    run()
+    return time.process_time() - started
+
+
 def measure_analysis(mnist: str, n: int, n_train: int, cache: Path) -> dict:
-    """Unit costs of the analysis, measured on a real group of ``n`` networks."""
+    """Unit costs of the analysis, measured on real groups of ``n`` networks in tiles of
+    ``n / 2``: a diagonal shard (one tile) and an off-diagonal one (two tiles), the shards
+    a big group is made of, at checkpoint 1 (trained networks and their inits: two sides)
+    and checkpoint 0 (networks that are their own inits: one side)."""
+    tile = n // 2
     started = time.perf_counter()
-    paths = ensure_networks(cache, mnist, n, n_train)
+    groups = {epochs: ensure_networks(cache, mnist, n, n_train, epochs) for epochs in (1, 0)}
     print(f"{n} networks ready in {time.perf_counter() - started:.1f} s (not timed)", flush=True)
-    # CPU seconds of this process (BLAS on one thread, as an analyze_shard job runs it):
-    # on a shared machine, wall time would count the other users' load too
-    clock = time.process_time
+    row: dict = {"networks": n, "tile": tile, "n_train": n_train}
     with threadpool_limits(1):
-        started, wall = clock(), time.perf_counter()
-        pairs, _ = shards.analyze_shard(paths, mnist, "0-0", tile=n, barrier_pairs=0)
-        seconds, wall = clock() - started, time.perf_counter() - wall
-        started = clock()
-        shards.analyze_shard(paths[:2], mnist, "0-0", tile=2, barrier_pairs=1)
-        one_barrier = clock() - started
-        started = clock()
-        shards.analyze_shard(paths[:2], mnist, "0-0", tile=2, barrier_pairs=0)
-        one_barrier -= clock() - started
-    headers = [shards.read_header(p) for p in paths]
-    started = clock()
-    shards.plan_pairs(headers)
-    plan = (clock() - started) / len(pairs)
-    row = {
-        "networks": n,
-        "n_train": n_train,
-        "pairs": len(pairs),
-        "seconds": seconds,
-        "wall_seconds": wall,
-        "seconds_per_10k_pairs": seconds / len(pairs) * 10_000,
-        "barrier_seconds": one_barrier,
-        "plan_seconds_per_pair": plan,
-    }
+        for epochs, paths in groups.items():
+            for shard in ("0-0", "0-1"):
+                row[f"shard_{shard}_epochs_{epochs}_seconds"] = _cpu_seconds(
+                    lambda p=paths, s=shard: shards.analyze_shard(
+                        p, mnist, s, tile, barrier_pairs=0
+                    )
+                )
+        two = groups[1][:2]
+        row["barrier_seconds"] = _cpu_seconds(
+            lambda: shards.analyze_shard(two, mnist, "0-0", tile=2, barrier_pairs=1)
+        ) - _cpu_seconds(lambda: shards.analyze_shard(two, mnist, "0-0", tile=2, barrier_pairs=0))
+    headers = [shards.read_header(p) for p in groups[1]]
+    all_pairs = n * (n - 1) // 2
+    row["plan_seconds_per_pair"] = _cpu_seconds(lambda: shards.plan_pairs(headers)) / all_pairs
+    off = row["shard_0-1_epochs_1_seconds"]
+    row["seconds_per_10k_pairs"] = off / tile**2 * 10_000
     print(
-        f"analysis of {n} networks ({len(pairs):,} pairs, {n_train:,} training images, "
-        f"no barriers, 1 thread): {seconds:.1f} CPU-s ({wall:.1f} s wall) = "
-        f"{row['seconds_per_10k_pairs']:.0f} s "
-        f"per 10,000 pairs; one loss barrier {one_barrier:.2f} s; the group's pair plan "
-        f"{plan * 1e6:.1f} us per pair",
+        f"analysis shards of {n} networks in tiles of {tile} ({n_train:,} training images, no "
+        f"barriers, 1 thread, CPU seconds): checkpoint 1: diagonal ({tile * (tile - 1) // 2:,} "
+        f"pairs) {row['shard_0-0_epochs_1_seconds']:.1f} s, off-diagonal ({tile**2:,} pairs) "
+        f"{off:.1f} s = {row['seconds_per_10k_pairs']:.0f} s per 10,000 pairs; checkpoint 0: "
+        f"{row['shard_0-0_epochs_0_seconds']:.1f} s and {row['shard_0-1_epochs_0_seconds']:.1f} s; "
+        f"one loss barrier {row['barrier_seconds']:.2f} s; the group's pair plan "
+        f"{row['plan_seconds_per_pair'] * 1e6:.1f} us per pair",
         flush=True,
     )
     return row
+
+
+def project_group(unit: dict, networks: int, cores: int) -> list[str]:
+    """All pairs of one grid of ``networks`` at checkpoints 0 and 1 (issue #17's case) on
+    ``cores`` cores, from the measured shards, if its tiles are the measured ones."""
+    tile = shards.tile_size(networks)
+    if tile != unit["tile"]:
+        return [
+            f"({networks:,} networks are cut in tiles of {tile}, not the measured {unit['tile']})"
+        ]
+    n_tiles = math.ceil(networks / tile)
+    diagonal, off = n_tiles, n_tiles * (n_tiles - 1) // 2
+    cpu = {
+        e: diagonal * unit[f"shard_0-0_epochs_{e}_seconds"]
+        + off * unit[f"shard_0-1_epochs_{e}_seconds"]
+        for e in (0, 1)
+    }
+    plan = 2 * unit["plan_seconds_per_pair"] * networks * (networks - 1) // 2
+    total = sum(cpu.values()) + plan
+    lines = [
+        f"projection: all {networks * (networks - 1) // 2:,} pairs of {networks:,} networks at "
+        f"checkpoints 0 and 1 ({diagonal} + {off} shards each), {cores} cores: shards "
+        f"{cpu[0]:,.0f} + {cpu[1]:,.0f} CPU-s, plans {plan:,.0f} CPU-s: "
+        f"{total / cores / 60:.1f} min wall (every core busy; merge jobs not counted)"
+    ]
+    print("\n".join(lines), flush=True)
+    return lines
 
 
 def project(unit: dict, args: argparse.Namespace) -> list[str]:
@@ -170,23 +205,24 @@ def project(unit: dict, args: argparse.Namespace) -> list[str]:
     # a barrier is evaluated on at most 10,000 training images and the 10,000 test images
     images = (min(unit["n_train"], 10_000) + 10_000, 20_000)
     analysis_cpu = pairs * per_pair + 45 * unit["barrier_seconds"] * images[1] / images[0]
-    tiles = math.ceil(n / args.shard_networks)
-    n_shards = tiles * (tiles + 1) // 2
-    plan_cpu = n_shards * all_pairs * unit["plan_seconds_per_pair"]
+    plan_cpu = all_pairs * unit["plan_seconds_per_pair"]
+    tile = shards.tile_size(n, args.shard_networks)
+    n_tiles = math.ceil(n / tile)
     lines = [
         f"projection: {n:,} networks x {args.project_epochs} epochs on 50,000 images, "
         f"{args.nodes} nodes x {args.cores_per_node} cores = {cores:,} cores",
         f"  training: {resources.train_seconds(settings):.0f} s per network "
         f"(resources.train_seconds), {train_cpu / 3600:,.0f} CPU-hours, "
         f"{train_cpu / cores / 3600:.2f} h wall",
-        f"  analysis: {pairs:,} pairs x {per_pair * 1e3:.1f} ms (measured, 1,000-image "
-        f"group; per-pair cost does not depend on the training set) + 45 barriers: "
+        f"  analysis: {pairs:,} pairs in {n_tiles * (n_tiles + 1) // 2:,} shards (tiles of "
+        f"{tile}) x {per_pair * 1e3:.1f} ms (measured, off-diagonal shard of a 1,000-image "
+        f"group; the per-pair cost does not depend on the training set) + 45 barriers: "
         f"{analysis_cpu / 3600:,.0f} CPU-hours, {analysis_cpu / cores / 3600:.2f} h wall",
-        f"  pair plan: {n_shards:,} shards (tiles of {args.shard_networks}) each plan "
-        f"{all_pairs:,} pairs: {plan_cpu / 3600:,.0f} CPU-hours, "
-        f"{plan_cpu / cores / 3600:.2f} h wall",
-        f"  total: {(train_cpu + analysis_cpu + plan_cpu) / cores / 3600:.2f} h wall "
-        "(one group, the last checkpoint; each further checkpoint adds its analysis)",
+        f"  pair plan: one job reads {n:,} headers and plans {all_pairs:,} pairs: "
+        f"{plan_cpu / 60:,.0f} CPU-minutes",
+        f"  total: {(train_cpu + analysis_cpu) / cores / 3600 + plan_cpu / 3600:.2f} h wall "
+        "(one group, the last checkpoint; each further checkpoint adds its analysis; the "
+        "plan runs before the shards, on one core)",
     ]
     print("\n".join(lines), flush=True)
     return lines
@@ -196,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mnist", required=True, help="folder holding the four MNIST .gz files")
     parser.add_argument("--sizes", type=int, nargs="*", default=[1024, 4096, 16384])
-    parser.add_argument("--analysis-networks", type=int, default=64)
+    parser.add_argument("--analysis-networks", type=int, default=128)
     parser.add_argument("--analysis-n-train", type=int, default=1_000)
     parser.add_argument("--cache", type=Path, default=Path("results/bench/scale-networks"))
     parser.add_argument("--project-networks", type=int, default=10_000)
@@ -228,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.analysis_networks:
         mnist = str(Path(args.mnist).resolve())
         unit = measure_analysis(mnist, args.analysis_networks, args.analysis_n_train, args.cache)
-        lines = project(unit, args)
+        lines = project_group(unit, 1_024, 2) + project(unit, args)
         out = args.out.with_name(args.out.stem + "-analysis.txt")
         out.write_text("\n".join([f"{k}: {v}" for k, v in unit.items()] + lines) + "\n")
         print(f"wrote {out}")

@@ -121,6 +121,7 @@ def test_the_shards_cover_every_pair_once():
             assert pairs == sorted(pairs)  # the group's order within a shard
             assert {m for p in pairs for m in p} <= set(s.networks(n, tile))
             assert len(s.networks(n, tile)) <= 2 * tile
+            assert shards.shard_size(n, tile, s) == (len(s.networks(n, tile)), len(pairs))
             assert [shards.pair_position(i, j, n) for i, j in pairs] == [
                 every.index(p) for p in pairs
             ]

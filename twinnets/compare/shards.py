@@ -138,12 +138,17 @@ def shards(n_networks: int, tile: int = SHARD_NETWORKS) -> list[Shard]:
     _check_tile(tile)
     n_tiles = math.ceil(n_networks / tile)
     out = [Shard(a, b) for a in range(n_tiles) for b in range(a, n_tiles)]
-    return [s for s in out if s.pairs(n_networks, tile)]
+    return [s for s in out if shard_size(n_networks, tile, s)[1]]
 
 
 def shard_size(n_networks: int, tile: int, shard: Shard) -> tuple[int, int]:
-    """(networks read, pairs) of one shard: what its job's resources are sized by."""
-    return len(shard.networks(n_networks, tile)), len(shard.pairs(n_networks, tile))
+    """(networks read, pairs) of one shard: what its job's resources are sized by
+    (counted, not listed: the workflow asks for every shard of every group)."""
+    first = len(_tile(shard.first, n_networks, tile))
+    if shard.first == shard.second:
+        return first, first * (first - 1) // 2
+    second = len(_tile(shard.second, n_networks, tile))
+    return first + second, first * second
 
 
 def pair_position(i: int, j: int, n_networks: int) -> int:

@@ -1,10 +1,13 @@
 # A group's pairs in shards (twinnets.compare.shards, config analysis.shard_networks): the
 # plan job reads every dump once, fixes which pairs are analysed and which get barriers
-# (one part of the plan per shard), and packs the dumps into one file per tile; each
-# shard job reads its part of the plan and its own two tiles only (two inputs, however large the group: the DAG grows with the shards) and
-# compares the pairs between them; the group's job merges them in the unsharded order and
-# adds the per-network table. Two kinds of group (grid.groups):
-# the grid's (model, sizes, eta, epochs), and the children forked at an epoch (fork_epoch=).
+# (one part of the plan per shard), and packs the dumps into one file per tile; each shard
+# job reads its part of the plan and its own two tiles only (two inputs, however large the
+# group: the DAG grows with the shards) and compares the pairs between them; the group's
+# job merges them in the unsharded order and adds the per-network table. The plan job is
+# in a group of its own: were it in the shards' group, a group's shards would be one
+# connected component, and Snakemake checks a group's components in time quadratic in
+# their size (4,096 networks: minutes). Two kinds of group (grid.groups): the grid's
+# (model, sizes, eta, epochs), and the children forked at an epoch (fork_epoch=).
 for name, folder in (
     ("analyze", grid.GROUP_FOLDER),
     ("analyze_forks", grid.FORK_GROUP_FOLDER),
@@ -23,7 +26,7 @@ for name, folder in (
         benchmark:
             f"benchmarks/{name}_plan/{folder}.tsv"
         group:
-            "shards"
+            "plans"
         conda:
             ENV
         threads: 1

@@ -376,7 +376,7 @@ def _compare(
         row.update(aligned_distances(pa, aligned[method], method))
     t_signed = transforms["signed"]
     row["flips_signed"] = sum(int((t.sign < 0).sum()) for t in t_signed)
-    row.update(_through_data(a, b, aligned["signed"], t_signed, ctx))
+    row.update(_through_data(a, b, t_signed, ctx))
     row.update(_representation(side, i, j, pair_corr, transforms["activation"]))
     for key, matrix in side.function.items():
         row[key] = float(matrix[i, j])
@@ -391,9 +391,7 @@ def _compare(
     return row, transforms, curves
 
 
-def _through_data(
-    a: _View, b: _View, b_signed: Params, t_signed: list, ctx: _Context
-) -> dict[str, float]:
+def _through_data(a: _View, b: _View, t_signed: list, ctx: _Context) -> dict[str, float]:
     """Pre-activation distances on validation images, and the unseen input directions' share.
 
     Both from each network's own products (``_View``): B's units moved as the signed

@@ -20,7 +20,7 @@ for name, folder in (
             weights=group_weights,
         output:
             plan=directory(shard_plan(folder)),
-            tiles=temp(directory(shard_tiles(folder))),
+            tiles=directory(shard_tiles(folder)),
         log:
             f"logs/{name}_plan/{folder}.log",
         benchmark:

@@ -97,8 +97,8 @@ def shard_plan(folder):
 
 
 def shard_tiles(folder):
-    """The path pattern of the folder of the group's packed tiles (removed once its
-    shards are done: they are copies of the dumps)."""
+    """The path pattern of the folder of the group's packed tiles: copies of its dumps, kept
+    (as temporary files, a rerun of one shard would remake them, and then rerun every shard)."""
     return f"results/tables/groups/{folder}/shards/tiles"
 
 

@@ -134,9 +134,7 @@ def check_analysed_epochs(config: Mapping[str, Any]) -> None:
     points = checkpoints(config["grid"])
     for e in sorted(epochs):
         if e not in points:
-            raise ConfigError(
-                f"analysis.epochs: {e} is not a checkpoint of grid.epochs {points}"
-            )
+            raise ConfigError(f"analysis.epochs: {e} is not a checkpoint of grid.epochs {points}")
     if points[-1] not in epochs:
         raise ConfigError(
             f"analysis.epochs must include the last checkpoint {points[-1]} (the grid is "

@@ -98,3 +98,35 @@ def only_forks(frame: pd.DataFrame) -> pd.DataFrame:
     if FORK_COLUMN not in frame.columns:
         return frame.iloc[0:0]
     return frame[frame[FORK_COLUMN].notna()]
+
+
+def hidden_width(sizes: str) -> int | None:
+    """The width of a network's (first) hidden layer, "784-300-10" -> 300; None without one."""
+    layers = str(sizes).split("-")
+    return int(layers[1]) if len(layers) > 2 else None
+
+
+def sweep_rows(summary: pd.DataFrame, networks: pd.DataFrame) -> pd.DataFrame:
+    """The summary's rows of networks with a hidden layer, with their ``activation`` and
+    ``width``: the coordinates of the converge sweep (config/converge.yaml).
+
+    The summary's groups are (model, sizes, eta, epochs, ...); a model variant's hidden
+    activation is read from the networks table, which records it per network (tables from
+    before activations: sigmoid). Rows of forked children keep their ``fork_epoch``; the
+    column is added, empty, to runs without children.
+    """
+    frame = summary.copy()
+    if FORK_COLUMN not in frame.columns:
+        frame[FORK_COLUMN] = float("nan")
+    frame["sizes"] = frame["sizes"].astype(str)
+    frame["width"] = frame["sizes"].map(hidden_width)
+    frame = frame[frame["width"].notna()].copy()
+    frame["width"] = frame["width"].astype(int)
+    if "activation" in networks.columns and "model" in networks.columns:
+        activation = networks.drop_duplicates("model").set_index("model")["activation"]
+        frame["activation"] = frame["model"].map(activation).fillna("sigmoid")
+    else:
+        frame["activation"] = "sigmoid"
+    if "init" not in frame.columns:
+        frame["init"] = "nielsen"
+    return frame

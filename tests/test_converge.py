@@ -215,3 +215,33 @@ def test_sweep_figures_are_targets_only_where_the_config_has_the_sweep():
     forks_only = {"grid": {**default["grid"], "fork_epochs": [1], "fork_seeds": [0]}}
     assert [p for p in targets(forks_only) if p not in eight] == [
         p for f in FIGURES if f.name == "converge-fork" for p in f.paths]  # fmt: skip
+
+
+def test_the_init_contrast_is_never_another_activation():
+    from twinnets.report.selection import init_contrast
+
+    cell = {"family": "mlp", "sizes": "784-30-10", "eta": 3.0, "epochs": 10, "lmbda": 0.0}
+    networks = pd.DataFrame(
+        [{**cell, "model": "mlp", "init": "nielsen", "activation": "sigmoid"},
+         {**cell, "model": "mlp-tanh", "init": "scaled", "activation": "tanh"}]
+    )  # fmt: skip
+    assert init_contrast(networks, "mlp", "784-30-10", 3.0, 10) is None
+    scaled = {**cell, "model": "mlp-scaled", "init": "scaled", "activation": "sigmoid"}
+    networks = pd.concat([networks, pd.DataFrame([scaled])], ignore_index=True)
+    assert init_contrast(networks, "mlp", "784-30-10", 3.0, 10)["model"] == "mlp-scaled"
+
+
+def test_no_verdict_where_the_endpoints_have_not_learned():
+    summary = sweep_summary(ALL)
+    at_chance = (summary.model == "mlp") & (summary.sizes == "784-300-10")
+    ends = at_chance & (summary.statistic == "endpoint_test_error_raw")
+    summary.loc[ends, ["value", "value_low", "value_high"]] = [0.9, 0.899, 0.901]
+    summary.loc[ends, ["diff", "diff_low", "diff_high"]] = [0.0, -0.001, 0.001]
+    low = at_chance & (summary.statistic == "barrier_test_error_aligned")
+    summary.loc[low, ["value", "value_low", "value_high"]] = [0.001, 0.0, 0.002]
+    text = section(summary)
+    row = next(x for x in text.splitlines() if x.startswith("| sigmoid | N(0, 1) | 3.00 | 300 |"))
+    assert "| no verdict (endpoints not better than untrained) |" in row
+    line = next(x for x in text.splitlines() if x.startswith("- **sigmoid, N(0, 1) init"))
+    assert "cannot be compared across widths (at 300 units the endpoints' test error" in line
+    assert "300 units: one basin" not in line

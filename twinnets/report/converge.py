@@ -29,8 +29,16 @@ from twinnets.report.selection import FORK_COLUMN, KIND_PAIRS, KIND_WORDS, sweep
 
 TITLE = "## When do twins converge?"
 INIT_NAMES = {"nielsen": "N(0, 1)", "scaled": "N(0, 1/n_in)"}
-#: The verdict of the one-basin rule, as a table cell.
-VERDICT = {True: "one basin", False: "not one basin", None: "cannot tell"}
+#: The verdict of the one-basin rule, as a table cell; NOT_TRAINED where the endpoints'
+#: test error is not below their untrained initialisations': a barrier between two
+#: networks that have not learned says nothing about where training ends.
+NOT_TRAINED = "not trained"
+VERDICT = {
+    True: "one basin",
+    False: "not one basin",
+    None: "cannot tell",
+    NOT_TRAINED: "no verdict (endpoints not better than untrained)",
+}
 #: Where a value lies against its null (the paired difference's interval).
 AGAINST_NULL = {
     "below": "below untrained",
@@ -77,7 +85,9 @@ def converge_section(summary: pd.DataFrame, networks: pd.DataFrame) -> list[str]
         "interval and beside its null, the same statistic for the pairs' untrained "
         "initialisations (aligned the same way); every row is one pair kind, never an average "
         f"over kinds. '{NO_INTERVAL}': too few seeds for an interval, so no verdict is drawn "
-        "from it. A trend across settings is claimed only where the intervals at its ends "
+        "from it. Where the endpoints' test error is not shown to be below that of their "
+        "untrained initialisations, the networks have not learned and no verdict is drawn "
+        "either. A trend across settings is claimed only where the intervals at its ends "
         "do not overlap.",
     ]
     if len(parents):
@@ -113,9 +123,17 @@ def _cells(s: Summary, group: dict, kind: str) -> dict[str, str]:
         "aligned barrier (points)": barrier.ci("pts"),
         "untrained (points)": barrier.null_ci("pts"),
         "endpoints' error": ends.ci("pct"),
-        "by the rule": VERDICT[one_basin(barrier, ends)] if barrier else "no barriers",
+        "by the rule": VERDICT[verdict(barrier, ends)] if barrier else "no barriers",
         "inherited from the inits": _inherited(share),
     }
+
+
+def verdict(barrier: Quote, ends: Quote) -> bool | str | None:
+    """The one-basin rule (:func:`~twinnets.report.answer.one_basin`), unless the endpoints'
+    test error is not shown to be below their untrained initialisations' (NOT_TRAINED)."""
+    if ends.compared_to_null() in ("above", "within"):
+        return NOT_TRAINED
+    return one_basin(barrier, ends)
 
 
 def _inherited(share: Quote) -> str:
@@ -216,10 +234,22 @@ def _width_sentences(s: Summary, verdicts: list[dict]) -> list[str]:
             "overlap": "does not change with width beyond the intervals (they overlap)",
             "unknown": "cannot be compared across widths (no interval)",
         }[_trend(first, last)]
+        untrained = [
+            int(r.width)
+            for r in (narrow, wide)
+            if verdict(first if r is narrow else last,
+                       s.quote(r.group, kind, "endpoint_test_error_raw")) == NOT_TRAINED
+        ]  # fmt: skip
+        if untrained:
+            trend = (
+                "cannot be compared across widths (at "
+                + " and ".join(map(str, untrained))
+                + " units the endpoints' test error is not below their untrained inits')"
+            )
         by_rule = "; ".join(
             f"{int(r.width)} units: "
             + VERDICT[
-                one_basin(
+                verdict(
                     s.quote(r.group, kind, "barrier_test_error_aligned"),
                     s.quote(r.group, kind, "endpoint_test_error_raw"),
                 )
@@ -253,22 +283,22 @@ def _init_sentences(s: Summary, verdicts: list[dict]) -> list[str]:
         if not (big and small):
             continue
         if not (big.has_interval and small.has_interval):
-            verdict = "the run cannot tell whether the init scale changes it (no interval)"
+            said = "the run cannot tell whether the init scale changes it (no interval)"
         elif big.get("value_high") < small.get("value_low"):
-            verdict = (
+            said = (
                 "more of the difference is inherited with the larger init (the intervals are apart)"
             )
         elif big.get("value_low") > small.get("value_high"):
-            verdict = (
+            said = (
                 "less of the difference is inherited with the larger init (the intervals are apart)"
             )
         else:
-            verdict = "the init scale does not change it beyond the intervals (they overlap)"
+            said = "the init scale does not change it beyond the intervals (they overlap)"
         sentences.append(
             f"- **{activation}, {int(width)} hidden units** ({KIND_PAIRS.get(kind, kind)}): "
             f"inherited from the inits {_inherited(big)} with N(0, 1) weights (eta "
             f"{_f(by_init['nielsen'].eta, 2)}), {_inherited(small)} with N(0, 1/n_in) weights "
-            f"(eta {_f(by_init['scaled'].eta, 2)}): {verdict}."
+            f"(eta {_f(by_init['scaled'].eta, 2)}): {said}."
         )
     only = sorted(
         {a for a in frame.activation if frame[frame.activation == a]["init"].nunique() < 2}
@@ -299,8 +329,8 @@ def _forks(s: Summary, forks: pd.DataFrame) -> list[str]:
             aligned = s.quote(group, "siblings", "barrier_test_error_aligned")
             ends = s.quote(group, "siblings", "endpoint_test_error_raw")
             distance = s.quote(group, "siblings", "relative_all")
-            verdict = one_basin(raw, ends) if raw else None
-            verdicts.append((int(k), verdict, raw))
+            said = verdict(raw, ends) if raw else None
+            verdicts.append((int(k), said, raw))
             rows.append(
                 {
                     "activation": named["activation"],
@@ -315,7 +345,7 @@ def _forks(s: Summary, forks: pd.DataFrame) -> list[str]:
                     "untrained (points)": raw.null_ci("pts"),
                     "aligned barrier (points)": aligned.ci("pts"),
                     "endpoints' error": ends.ci("pct"),
-                    "by the rule (raw)": VERDICT[verdict] if raw else "no barriers",
+                    "by the rule (raw)": VERDICT[said] if raw else "no barriers",
                 }
             )
         sentences.append(_fork_sentence(named, verdicts))

@@ -71,13 +71,17 @@ def headline_kind(kinds: set[str]) -> str:
 def init_contrast(
     networks: pd.DataFrame, model: str, sizes: str, eta: float, epochs: int
 ) -> dict | None:
-    """The group of an MLP variant like ``model`` but with the scaled init, if the run has one."""
+    """The group of an MLP variant like ``model`` (same activation) but with the scaled init,
+    if the run has one."""
     base = networks[networks.model == model]
     candidates = networks[
         (networks.family == "mlp") & (networks["init"] == "scaled") & (networks.sizes == sizes)
         & (networks.eta == eta) & (networks.epochs == epochs)
         & (networks.lmbda == (base.lmbda.iloc[0] if len(base) else 0.0))
     ]  # fmt: skip
+    if "activation" in networks.columns and len(base):
+        # a tanh or ReLU variant is no init contrast for sigmoid units: other symmetries
+        candidates = candidates[candidates["activation"] == base["activation"].iloc[0]]
     if candidates.empty or (len(base) and (base["init"] == "scaled").all()):
         return None
     return {"model": candidates.model.iloc[0], "sizes": sizes, "eta": eta, "epochs": epochs}

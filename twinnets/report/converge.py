@@ -320,7 +320,9 @@ def _forks(s: Summary, forks: pd.DataFrame) -> list[str]:
     rows, sentences = [], []
     keys = ["activation", "init", "eta", "width", "model", "sizes"]
     last = forks[forks.epochs == forks.epochs.max()]
-    for setting, mine in last.groupby(keys, sort=False):
+    order = last[keys].drop_duplicates().sort_values(SETTING_KEYS, key=_setting_order)
+    for setting in order.itertuples(index=False):
+        mine = last[_mask(last, dict(zip(keys, setting, strict=True)))]
         named = dict(zip(keys, setting, strict=True))
         verdicts = []
         for k in sorted(mine[FORK_COLUMN].unique()):

@@ -78,3 +78,36 @@ def test_the_mirror_list_lives_in_the_package_only():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert "mirrors" not in config.get("mnist", {})
     assert DEFAULT_MIRRORS and all("://" in m for m in DEFAULT_MIRRORS)
+
+
+def merged(*names: str) -> dict:
+    """The config Snakemake runs with ``--configfile`` on top of the Snakefile's: dictionaries
+    merged key by key, lists replaced (snakemake.utils.update_config), then validated with
+    the schema's defaults."""
+    from snakemake.utils import update_config, validate
+
+    config: dict = {}
+    for name in names:
+        update_config(config, yaml.safe_load((ROOT / "config" / name).read_text()))
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config
+
+
+def test_the_converge_sweep_takes_nothing_of_the_default_grid():
+    from twinnets.pipeline import grid
+
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    sweep = yaml.safe_load((ROOT / "config" / "converge.yaml").read_text())
+    config = merged("config.yaml", "converge.yaml")
+    # the same config whether Snakemake loads config/config.yaml first (run from the
+    # repository) or skips it (with --directory runs/converge it is not found there)
+    assert config == merged("converge.yaml")
+    assert set(default["grid"]) <= set(sweep["grid"])
+    assert [m["name"] for m in config["grid"]["models"]] == [
+        "mlp", "mlp-scaled", "mlp-tanh", "mlp-relu"]  # fmt: skip
+    grid.check_config(config)
+    assert {g.sizes for g in grid.groups(config)} == {"784-30-10", "784-100-10", "784-300-10"}
+    assert {g.fork_epoch for g in grid.groups(config)} == {None, 0, 1, 2, 5}
+    assert {g.epochs for g in grid.groups(config)} == {10}
+    # at least 3 networks and 3 fork seeds: the bootstrap gives an interval (summary.MIN_UNITS)
+    assert len(grid.seed_pairs(config["grid"])) >= 3 and len(config["grid"]["fork_seeds"]) >= 3

@@ -221,3 +221,63 @@ def test_bad_forks_are_refused_with_the_key_named(forks, message):
     config["grid"].update(forks)
     with pytest.raises(grid.ConfigError, match=message):
         grid.check_config(config)
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def test_fork_sizes_fork_only_the_named_widths():
+    config = fork_config(models=[{"name": "mlp"}])
+    config["grid"]["sizes"] = [[784, 30, 10], [784, 100, 10]]
+    everything = grid.train_rules(config)
+    config["grid"]["fork_sizes"] = [[784, 30, 10]]
+    grid.check_config(config)
+    rules = grid.train_rules(config)
+    forked = {setting.sizes for _, setting, block in rules if block.fork is not None}
+    assert forked == {"784-30-10"}
+    # the wide parents keep their rules; only their children are gone
+    assert [r for r in everything if r[1].sizes == "784-100-10" and r[2].fork is None] == [
+        r for r in rules if r[1].sizes == "784-100-10"
+    ]
+    groups = list(grid.groups(config))
+    assert {g.sizes for g in groups if g.fork_epoch is not None} == {"784-30-10"}
+    assert {g.sizes for g in groups if g.fork_epoch is None} == {"784-30-10", "784-100-10"}
+    assert not any("784-100-10" in p and "fork_epoch" in p for p in grid.all_weights(config))
+    config["grid"]["fork_sizes"] = None  # null: every size, as without the key
+    assert grid.train_rules(config) == everything
+
+
+def test_a_fork_size_outside_the_grid_is_refused():
+    config = fork_config()
+    config["grid"]["fork_sizes"] = [[784, 100, 10]]
+    with pytest.raises(grid.ConfigError, match=r"grid.fork_sizes\[0\] = \[784, 100, 10\]"):
+        grid.check_config(config)
+
+
+def test_analysis_epochs_compare_only_those_checkpoints_but_train_them_all():
+    config = fork_config(fork_epochs=(0, 1), epochs=(0, 1, 3), models=[{"name": "mlp"}])
+    everything = list(grid.groups(config))
+    config["analysis"] = {"epochs": [3]}
+    grid.check_config(config)
+    groups = list(grid.groups(config))
+    assert [(g.fork_epoch, g.epochs) for g in groups] == [(None, 3), (0, 3), (1, 3)]
+    assert set(groups) < set(everything)
+    # the dumps at the other checkpoints are still made: the train rules are unchanged
+    assert grid.train_rules(config) == grid.train_rules(fork_config(
+        fork_epochs=(0, 1), epochs=(0, 1, 3), models=[{"name": "mlp"}]))  # fmt: skip
+    config["analysis"] = {"epochs": None}
+    assert list(grid.groups(config)) == everything
+
+
+@pytest.mark.parametrize(
+    ("epochs", "message"),
+    [
+        ([4], r"analysis.epochs: 4 is not a checkpoint"),
+        ([1], r"analysis.epochs must include the last checkpoint 2"),
+    ],
+)
+def test_bad_analysis_epochs_are_refused_with_the_key_named(epochs, message):
+    config = fork_config()
+    config["analysis"] = {"epochs": epochs}
+    with pytest.raises(grid.ConfigError, match=message):
+        grid.check_config(config)

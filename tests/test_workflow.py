@@ -346,7 +346,7 @@ def test_g_forked_children_train_only_past_the_fork(editable, mnist_workdir):
     assert planned(editable, config) == {
         "train": 8, "analyze_forks_plan": 2, "analyze_forks_shard": 2, "analyze_forks": 2,
         "gather_tables": 1,
-        "answer": 1, "all": 1, **FIGURES,
+        "answer": 1, "all": 1, **FIGURES, "figure_converge_fork": 1,  # forks: the fork curve
     }  # fmt: skip
     parents = {p: p.stat().st_mtime_ns for p in (editable / "results/weights").rglob("*.parquet")}
     # the tables, the answer and the summary page; the figures (which draw the parents only,
@@ -395,6 +395,7 @@ def test_g_forked_children_train_only_past_the_fork(editable, mnist_workdir):
     assert "## Forked twins" in (editable / "results" / "answer.md").read_text()
     assert "siblings (one parent" in (editable / "results/report/summary.html").read_text()
     figures = {rule: n for rule, n in FIGURES.items() if rule != "report_tables"}
+    figures["figure_converge_fork"] = 1  # a run with forks draws the siblings' curve too
     assert planned(editable, config) == {"all": 1, **figures}  # nothing else left to do
 
 

@@ -10,6 +10,7 @@ no figure, so the workflow parses without matplotlib.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 #: The package whose modules draw the figures.
@@ -18,7 +19,11 @@ FOLDER = "results/figures"
 FORMATS = ("svg", "png")  # the report's vector image, the README's bitmap
 #: What a figure may read, by the name of its function's parameter (``mnist`` becomes
 #: ``mnist_dir``: the folder of the MNIST files).
-INPUTS = ("curves", "pairs", "networks", "weights", "mnist")
+INPUTS = ("curves", "pairs", "networks", "weights", "mnist", "summary")
+#: When a figure is one of a run's targets (:attr:`FigureSpec.needs`), by what the config
+#: varies: a sweep's figures are drawn only for runs that have the sweep (their rules
+#: exist always, and draw a "no such data" panel if asked for by name).
+NEEDS = ("", "widths", "forks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,11 +41,24 @@ class FigureSpec:
     options: dict[str, Any] = dataclasses.field(default_factory=dict)  # keyword arguments
     mem_mb: int = 1000
     runtime: int = 5  # minutes
+    needs: str = ""  # of NEEDS: what the config must vary for the figure to be a target
 
     def __post_init__(self) -> None:
         unknown = set(self.inputs) - set(INPUTS)
         if unknown:
             raise ValueError(f"figure {self.name!r}: unknown inputs {sorted(unknown)}")
+        if self.needs not in NEEDS:
+            raise ValueError(f"figure {self.name!r}: needs {self.needs!r} is not one of {NEEDS}")
+
+    def wanted(self, config: Mapping[str, Any] | None) -> bool:
+        """Whether a run of ``config`` draws this figure (None: every figure)."""
+        if config is None or not self.needs:
+            return True
+        grid = config["grid"]
+        if self.needs == "forks":
+            return bool(grid.get("fork_epochs"))
+        hidden = {tuple(s) for s in grid["sizes"] if len(s) > 2}
+        return len(hidden) > 1
 
     @property
     def snake(self) -> str:
@@ -97,9 +115,17 @@ FIGURES = (
     FigureSpec("similarity-vs-distance", 6, "similarity", ("pairs",)),
     FigureSpec("convex-control", 7, "convex", ("pairs",)),
     FigureSpec("accuracy-grid", 8, "convex", ("networks",)),
+    FigureSpec("converge-width", 9, "converge", ("summary", "networks"), needs="widths",
+               title="When do twins converge? Width"),
+    FigureSpec("converge-fork", 10, "converge", ("summary", "networks"), needs="forks",
+               title="When do twins converge? Fork epoch"),
+    FigureSpec("converge-init", 11, "converge", ("summary", "networks"), needs="widths",
+               title="When do twins converge? Init scale"),
 )  # fmt: skip
 
 
-def targets() -> list[str]:
-    """Every figure file of a run."""
-    return [path for figure in FIGURES for path in figure.paths]
+def targets(config: Mapping[str, Any] | None = None) -> list[str]:
+    """Every figure file of a run of ``config`` (None: of every figure): a sweep's figures
+    only where the config has the sweep (:meth:`FigureSpec.wanted`), so the default grid
+    makes its eight figures and no empty ones."""
+    return [path for figure in FIGURES if figure.wanted(config) for path in figure.paths]

@@ -89,6 +89,7 @@ def check_config(config: Mapping[str, Any]) -> None:
         except ValueError as exc:
             raise ConfigError(f"grid.models.{name}: {exc}") from None
     check_forks(config["grid"])
+    check_analysed_epochs(config)
     train_rules(config)  # rule names must be unique
 
 
@@ -115,6 +116,50 @@ def check_forks(grid: Mapping[str, Any]) -> None:
                 f"grid.fork_epochs: {k} is not below the last checkpoint {points[-1]}, so the "
                 "children would never train past the fork; add a larger checkpoint to grid.epochs"
             )
+    sizes = grid.get("fork_sizes")
+    for i, entry in enumerate(sizes or []):
+        if list(entry) not in [list(s) for s in grid["sizes"]]:
+            raise ConfigError(
+                f"grid.fork_sizes[{i}] = {list(entry)} is not one of grid.sizes: only networks "
+                "of the grid can have forked children"
+            )
+
+
+def check_analysed_epochs(config: Mapping[str, Any]) -> None:
+    """analysis.epochs must be checkpoints and include the last one: the grid is trained to
+    the checkpoints its groups need, so leaving out the last would leave training short."""
+    epochs = analysed_epochs(config)
+    if epochs is None:
+        return
+    points = checkpoints(config["grid"])
+    for e in sorted(epochs):
+        if e not in points:
+            raise ConfigError(f"analysis.epochs: {e} is not a checkpoint of grid.epochs {points}")
+    if points[-1] not in epochs:
+        raise ConfigError(
+            f"analysis.epochs must include the last checkpoint {points[-1]} (the grid is "
+            "trained only as far as its compared groups need)"
+        )
+
+
+def analysed_epochs(config: Mapping[str, Any]) -> set[int] | None:
+    """The checkpoints whose groups are compared (analysis.epochs); None: every checkpoint.
+
+    A sweep that forks at several epochs needs those epochs as checkpoints, but its question
+    is about the end of training: comparing every checkpoint's group would cost an analysis
+    job each (3 per group, the fixed part dominating on small groups) for tables no figure
+    of the sweep reads.
+    """
+    epochs = config.get("analysis", {}).get("epochs")
+    return None if epochs is None else {int(e) for e in epochs}
+
+
+def forked_sizes(grid: Mapping[str, Any], sizes: str) -> bool:
+    """Whether networks of ``sizes`` ("784-30-10") have forked children: grid.fork_sizes
+    (absent or null: every size). Forking every width of a width sweep multiplies its
+    cost by the children's; the fork curve needs one width."""
+    chosen = grid.get("fork_sizes")
+    return chosen is None or sizes in {format_sizes(s) for s in chosen}
 
 
 def model_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -276,13 +321,16 @@ def forks(grid: Mapping[str, Any]) -> list[Fork]:
     ]
 
 
-def train_blocks(grid: Mapping[str, Any]) -> list[Block]:
-    """Every block a setting trains: the seed blocks, then each one's children per fork.
+def train_blocks(grid: Mapping[str, Any], sizes: str | None = None) -> list[Block]:
+    """Every block a setting trains: the seed blocks, then each one's children per fork
+    (none for ``sizes`` that grid.fork_sizes leaves out).
 
     A child block is its parent block forked at one (epoch, seed), so appending fork
     seeds or epochs adds blocks and never changes one.
     """
     parents = seed_blocks(grid)
+    if sizes is not None and not forked_sizes(grid, sizes):
+        return parents
     return parents + [block.forked(fork) for fork in forks(grid) for block in parents]
 
 
@@ -291,7 +339,7 @@ def train_rules(config: Mapping[str, Any]) -> list[tuple[str, Setting, Block]]:
     settings = dict.fromkeys(Setting(g.model, g.sizes, g.eta) for g in groups(config))
     rules: dict[str, tuple[Setting, Block]] = {}
     for setting in settings:
-        for block in train_blocks(config["grid"]):
+        for block in train_blocks(config["grid"], setting.sizes):
             name = setting.rule_name(block)
             if name in rules:
                 other = rules[name][0]
@@ -358,19 +406,24 @@ class Group:
 
 def groups(config: Mapping[str, Any]) -> Iterator[Group]:
     """Every group of the grid: each model variant's sizes x etas x checkpoints, then per
-    fork epoch K the children's groups at each checkpoint past K."""
+    fork epoch K the children's groups at each checkpoint past K (for the sizes of
+    grid.fork_sizes); only the checkpoints of analysis.epochs, if it is set."""
     grid = config["grid"]
     settings = [
         (name, format_sizes(sizes), format_eta(eta))
         for name in (m["name"] for m in grid["models"])
         for sizes, eta in itertools.product(model_sizes(config, name), model_etas(config, name))
     ]
+    analysed = analysed_epochs(config)
+    points = [e for e in checkpoints(grid) if analysed is None or e in analysed]
     for setting in settings:
-        for epochs in checkpoints(grid):
+        for epochs in points:
             yield Group(*setting, epochs)
     for setting in settings:
+        if not forked_sizes(grid, setting[1]):
+            continue
         for k in grid.get("fork_epochs", []):
-            for epochs in (e for e in checkpoints(grid) if e > k):
+            for epochs in (e for e in points if e > k):
                 yield Group(*setting, epochs, k)
 
 

@@ -71,13 +71,17 @@ def headline_kind(kinds: set[str]) -> str:
 def init_contrast(
     networks: pd.DataFrame, model: str, sizes: str, eta: float, epochs: int
 ) -> dict | None:
-    """The group of an MLP variant like ``model`` but with the scaled init, if the run has one."""
+    """The group of an MLP variant like ``model`` (same activation) but with the scaled init,
+    if the run has one."""
     base = networks[networks.model == model]
     candidates = networks[
         (networks.family == "mlp") & (networks["init"] == "scaled") & (networks.sizes == sizes)
         & (networks.eta == eta) & (networks.epochs == epochs)
         & (networks.lmbda == (base.lmbda.iloc[0] if len(base) else 0.0))
     ]  # fmt: skip
+    if "activation" in networks.columns and len(base):
+        # a tanh or ReLU variant is no init contrast for sigmoid units: other symmetries
+        candidates = candidates[candidates["activation"] == base["activation"].iloc[0]]
     if candidates.empty or (len(base) and (base["init"] == "scaled").all()):
         return None
     return {"model": candidates.model.iloc[0], "sizes": sizes, "eta": eta, "epochs": epochs}
@@ -98,3 +102,35 @@ def only_forks(frame: pd.DataFrame) -> pd.DataFrame:
     if FORK_COLUMN not in frame.columns:
         return frame.iloc[0:0]
     return frame[frame[FORK_COLUMN].notna()]
+
+
+def hidden_width(sizes: str) -> int | None:
+    """The width of a network's (first) hidden layer, "784-300-10" -> 300; None without one."""
+    layers = str(sizes).split("-")
+    return int(layers[1]) if len(layers) > 2 else None
+
+
+def sweep_rows(summary: pd.DataFrame, networks: pd.DataFrame) -> pd.DataFrame:
+    """The summary's rows of networks with a hidden layer, with their ``activation`` and
+    ``width``: the coordinates of the converge sweep (config/converge.yaml).
+
+    The summary's groups are (model, sizes, eta, epochs, ...); a model variant's hidden
+    activation is read from the networks table, which records it per network (tables from
+    before activations: sigmoid). Rows of forked children keep their ``fork_epoch``; the
+    column is added, empty, to runs without children.
+    """
+    frame = summary.copy()
+    if FORK_COLUMN not in frame.columns:
+        frame[FORK_COLUMN] = float("nan")
+    frame["sizes"] = frame["sizes"].astype(str)
+    frame["width"] = frame["sizes"].map(hidden_width)
+    frame = frame[frame["width"].notna()].copy()
+    frame["width"] = frame["width"].astype(int)
+    if "activation" in networks.columns and "model" in networks.columns:
+        activation = networks.drop_duplicates("model").set_index("model")["activation"]
+        frame["activation"] = frame["model"].map(activation).fillna("sigmoid")
+    else:
+        frame["activation"] = "sigmoid"
+    if "init" not in frame.columns:
+        frame["init"] = "nielsen"
+    return frame

@@ -7,7 +7,8 @@
 
 from twinnets.pipeline import figures as figure_specs
 
-ALL_FIGURES = figure_specs.targets()
+# A sweep's figures (config/converge.yaml) only where the config has the sweep.
+ALL_FIGURES = figure_specs.targets(config)
 
 # Figures 1 and 2 draw two MLP networks at the largest checkpoint, chosen from the tables
 # (twinnets.report.figures.pair.choose_pair): they depend on every dump that could be chosen.
@@ -20,6 +21,7 @@ FIGURE_INPUTS = {
     "networks": rules.gather_tables.output.networks,
     "weights": HEADLINE_DUMPS,
     "mnist": rules.download_mnist.output,
+    "summary": rules.gather_tables.output.summary,
 }
 
 

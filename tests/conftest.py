@@ -65,3 +65,17 @@ def mnist_data(mnist_workdir: Path) -> Mnist:
         split.pixels.flags.writeable = False
         split.labels.flags.writeable = False
     return data
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
+    """The smoke workflow (config/smoke.yaml in a private copy, tests/test_workflow.py's
+    ``make_copy``) run once per session to its default target: every dump, table, figure
+    and the answer. Shared by the modules that read a complete run (test_workflow.py,
+    test_report.py); a test may add config files and dry-run it, but copies it to change
+    anything else."""
+    from test_workflow import make_copy, snakemake
+
+    workdir = make_copy(tmp_path_factory.mktemp("smoke"), mnist_dir)
+    snakemake(workdir)
+    return workdir

@@ -8,9 +8,9 @@ copy, as in test_workflow.py, through ``snakemake --profile profiles/slurm`` wit
 site values of this cluster given on the command line, then once more, and is compared
 with a local run of the same config.
 
-To keep it short the run is the smoke grid cut down (``slim``: the MLP only, checkpoints
-0 and 1, one barrier per group) and asks for ``TARGETS``: the tables, the answer, the summary page
-and one figure. That still has jobs of every group (train, shards, analysis, figures
+To keep it short the run is the smoke grid cut down (``slim``: the MLP only, init seed
+0 with order seeds 0 and 1, checkpoints 0 and 1, one barrier per group) and asks for
+``TARGETS``: the tables, the answer, the summary page and one figure. That still has jobs of every group (train, shards, analysis, figures
 included) and of every kind of rule (train, plan, shard, analyze, tables, answer,
 figure, page), which is what these tests are about; the full smoke run is
 test_workflow.py's.
@@ -61,11 +61,13 @@ pytestmark = pytest.mark.slurm
 
 
 def slim(workdir: Path) -> Path:
-    """The smoke config cut down: one model, two checkpoints, one barrier per group."""
+    """The smoke config cut down: one model, one block of two networks, two checkpoints,
+    one barrier per group."""
     set_config(
         workdir,
         "test.yaml",
         grid__models=[{"name": "mlp"}],
+        grid__init_seeds=[0],
         grid__epochs=[0, 1],
         analysis__barrier_pairs=1,
     )

@@ -150,7 +150,7 @@ def test_smoke_run_produces_the_grid_and_tables(completed):
     assert (linear.distance_signed == linear.distance_all).all()  # nothing to align
     assert linear.cka_linear.isna().all()
     assert linear[linear.distance_all > 0].gauge_sq.notna().all()
-    assert pairs.barrier_computed.all()  # 6 pairs per group, under the default budget
+    assert pairs.barrier_computed.all()  # 6 pairs per group, within the budget of 6
     networks = pd.read_parquet(tables / "networks.parquet")
     assert len(networks) == 24
     assert (networks[networks.epochs == 0].distance_from_init == 0).all()
@@ -303,15 +303,15 @@ def test_d_code_that_no_rule_runs_reruns_nothing(editable):
     assert planned(editable) == {}
 
 
-@pytest.mark.parametrize("blocking", [{}, {"grid__block_size": 1}], ids=["same", "1"])
-def test_same_config_same_bits_however_blocked(completed, tmp_path, mnist_dir, blocking):
-    """Every dump, trained again in a fresh copy (its own processes and kernel cache), in
-    the same blocks and one network per job, has the reference run's bits. These are the
-    only two blockings of the smoke grid: blocks are cut within an init seed, of its 2
-    order seeds, so any block_size >= 2 gives the same blocks (test_f: block_size 3
-    plans nothing new)."""
+def test_same_config_same_bits_however_blocked(completed, tmp_path, mnist_dir):
+    """Every dump, trained again in a fresh copy (its own processes and kernel cache) one
+    network per job, has the bits of the reference run's blocks of 2. These are the only
+    two blockings of the smoke grid: blocks are cut within an init seed, of its 2 order
+    seeds, so any block_size >= 2 gives the reference's blocks (test_f: block_size 3 plans
+    nothing new). A fresh run in the same blocks has the same bits too: it is this run
+    with one difference less, and test_slurm.py's local and SLURM runs are such a pair."""
     again = make_copy(tmp_path / "again", mnist_dir)
-    set_config(again, "test.yaml", **blocking)
+    set_config(again, "test.yaml", grid__block_size=1)
     snakemake(again, targets=tuple(weights(completed)))  # the dumps only
     assert weights(again) == weights(completed)
 
@@ -453,7 +453,6 @@ def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
     for dump in (workdir / "results" / "weights").rglob("weights.parquet"):
         read_dump(dump)  # every file under its final name is complete
     snakemake(workdir, "--unlock")  # the killed Snakemake left its lock, as after a power cut
-    assert planned(workdir)["train"] >= 1
     # every dump of the grid (the killed job's and the checkpoint before it): the analysis
     # downstream of them has nothing to do with the kill
     dumps = tuple(

@@ -65,3 +65,22 @@ def mnist_data(mnist_workdir: Path) -> Mnist:
         split.pixels.flags.writeable = False
         split.labels.flags.writeable = False
     return data
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
+    """The smoke workflow (config/smoke.yaml in a private copy, tests/test_workflow.py's
+    ``make_copy``) run once per session to its default target: every dump, table, figure
+    and the answer. Shared by the modules that read a complete run (test_workflow.py,
+    test_report.py); a test may add config files and dry-run it, but copies it to change
+    anything else.
+
+    Its barrier budget is one group's pairs (6): every pair of the grid's groups still
+    gets its barrier, and the groups of forked children that test_workflow.py adds (28
+    pairs) get 6, not 28 (barriers are not what that test is about)."""
+    from test_workflow import make_copy, set_config, snakemake
+
+    workdir = make_copy(tmp_path_factory.mktemp("smoke"), mnist_dir)
+    set_config(workdir, "test.yaml", analysis__barrier_pairs=6)
+    snakemake(workdir)
+    return workdir

@@ -18,9 +18,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 from PIL import Image, ImageStat
-from test_workflow import make_copy, set_config, snakemake
+from test_workflow import snakemake
 
 #: category -> the report items it must list (the figures' SVGs, the answer's pages)
 EXPECTED = {
@@ -62,19 +61,11 @@ def find_chromium() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, mnist_dir) -> Path:
-    """The smoke workflow, then ``snakemake --report`` as HTML and as a zip.
-
-    Checkpoints 0 and 1 and the MLP only are enough for every figure (test_figures.py
-    draws the convex models' figure from a synthetic table), and keep this test fast.
-    """
-    workdir = make_copy(tmp_path_factory.mktemp("report"), mnist_dir)
-    config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
-    overrides: dict[str, object] = {"grid__epochs": [0, 1]}
-    if models := config["grid"].get("models"):  # the grid's models: keep the MLP
-        overrides["grid__models"] = [m for m in models if m.get("model", "mlp") == "mlp"][:1]
-    set_config(workdir, "test.yaml", **overrides)
-    snakemake(workdir)
+def run(smoke_run, tmp_path_factory) -> Path:
+    """The smoke workflow run to its default target (conftest.py's session-wide run, with
+    every figure), copied, then ``snakemake --report`` as HTML and as a zip."""
+    workdir = tmp_path_factory.mktemp("report") / "run"
+    shutil.copytree(smoke_run, workdir, symlinks=True)
     snakemake(workdir, "--report", "results/report.html")
     snakemake(workdir, "--report", "results/report.zip")
     return workdir

@@ -7,6 +7,13 @@ root, or a slurm.conf that the script did not write). The workflow runs in a pri
 copy, as in test_workflow.py, through ``snakemake --profile profiles/slurm`` with the
 site values of this cluster given on the command line, then once more, and is compared
 with a local run of the same config.
+
+To keep it short the run is the smoke grid cut down (``slim``: the MLP only, init seed
+0 with order seeds 0 and 1, checkpoints 0 and 1, one barrier per group) and asks for
+``TARGETS``: the tables, the answer, the summary page and one figure. That still has jobs of every group (train, shards, analysis, figures
+included) and of every kind of rule (train, plan, shard, analyze, tables, answer,
+figure, page), which is what these tests are about; the full smoke run is
+test_workflow.py's.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from test_workflow import make_copy, snakemake
+from test_workflow import make_copy, set_config, snakemake
 
 import twinnets
 from twinnets.dumps.storage import read_dump
@@ -47,7 +54,24 @@ SITE_ARGS = (
     "--slurm-init-seconds-before-status-checks=2",
 )
 
+#: What the runs ask for: a job of every rule kind in every group (the module docstring).
+TARGETS = ("gather_tables", "answer", "report_tables", "figure_over_training")
+
 pytestmark = pytest.mark.slurm
+
+
+def slim(workdir: Path) -> Path:
+    """The smoke config cut down: one model, one block of two networks, two checkpoints,
+    one barrier per group."""
+    set_config(
+        workdir,
+        "test.yaml",
+        grid__models=[{"name": "mlp"}],
+        grid__init_seeds=[0],
+        grid__epochs=[0, 1],
+        analysis__barrier_pairs=1,
+    )
+    return workdir
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +123,7 @@ def run_profile(workdir: Path) -> Run:
     env.pop(twinnets.data.mnist.MIRROR_ENV, None)
     cmd = [
         *("timeout", "-k", "15", str(RUN_TIMEOUT)),
-        *(sys.executable, "-m", "snakemake", "--profile", "profiles/slurm"),
+        *(sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm"),
         *("--configfile", "config/test.yaml", *SITE_ARGS),
     ]
     started = time.monotonic()
@@ -166,13 +190,13 @@ def planned_submissions(log: str) -> list[tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def runs(slurm_cluster, tmp_path_factory, mnist_dir) -> tuple[Path, Run, Run, Path]:
-    """The smoke workflow through SLURM, then the same command a second time; and a
-    local run of the same config, for comparison, done meanwhile (the SLURM run spends
-    most of its time waiting for the plugin's next status check)."""
-    local = make_copy(tmp_path_factory.mktemp("local"), mnist_dir)
+    """The slim workflow through SLURM, then the same command a second time; and a
+    local run of the same config and targets, for comparison, done meanwhile (the SLURM
+    run spends most of its time waiting for the plugin's next status check)."""
+    local = slim(make_copy(tmp_path_factory.mktemp("local"), mnist_dir))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        local_run = pool.submit(snakemake, local, timeout=RUN_TIMEOUT)
-        workdir = make_copy(tmp_path_factory.mktemp("slurm"), mnist_dir)
+        local_run = pool.submit(snakemake, local, targets=TARGETS, timeout=RUN_TIMEOUT)
+        workdir = slim(make_copy(tmp_path_factory.mktemp("slurm"), mnist_dir))
         shutil.copytree(ROOT / "profiles", workdir / "profiles")
         first = run_profile(workdir)
         second = run_profile(workdir)
@@ -218,9 +242,14 @@ def test_every_job_went_through_sbatch_grouped(on_slurm):
     assert shards and sum(
         n for kind, n in by_kind.items() if kind.startswith("group_shards_")
     ) == math.ceil(shards / per_shards), by_kind
-    # the analysis (analyze, gather_tables, answer, figures): one submission
+    # the analysis (analyze, gather_tables, answer, the figure and page): one submission
     assert sum(n for kind, n in by_kind.items() if kind.startswith("group_analysis_")) == 1
     assert not any(kind.startswith("rule_") for kind in by_kind), by_kind
+    # and nothing else: every job ran in one of those (the figure and the page included)
+    groups = ("group_train_", "group_shards_", "group_analysis_")
+    assert all(kind.startswith(groups) for kind in by_kind), by_kind
+    assert (workdir / "logs/figures/4-over-training.log").exists()
+    assert (workdir / "logs/report_tables.log").exists()
 
 
 def test_each_submission_asks_for_what_its_jobs_need_once(on_slurm):

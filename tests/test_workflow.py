@@ -466,21 +466,29 @@ def test_e_a_killed_job_leaves_nothing_trusted(tmp_path, mnist_dir):
 
 
 def test_a_tanh_variant_runs_end_to_end(tmp_path, mnist_dir):
-    """A grid of tanh networks (and the linear control) through every rule: trained with
-    tanh, aligned by tanh's symmetries, described as such in the answer and the figures."""
+    """A grid of tanh networks of two widths (and the linear control) through every rule:
+    trained with tanh, aligned by tanh's symmetries, compared per width, described as such
+    in the answer and the figures (the width figure included)."""
     import pandas as pd
 
     workdir = make_copy(tmp_path, mnist_dir)
     tanh = {"name": "mlp-tanh", "activation": "tanh", "init": "scaled", "etas": [0.5]}
     linear = {"name": "linear", "model": "linear", "etas": [0.01]}
-    set_config(workdir, "test.yaml", grid__models=[tanh, linear], grid__epochs=[0, 1])
+    set_config(
+        workdir, "test.yaml", grid__models=[tanh, linear], grid__epochs=[0, 1],
+        grid__sizes=[[784, 30, 10], [784, 12, 10]],
+    )  # fmt: skip
     snakemake(workdir)
     dumps = sorted((workdir / "results/weights/model=mlp-tanh").rglob("weights.parquet"))
-    assert len(dumps) == 4 * 2 and {read_dump(d).config.activation for d in dumps} == {"tanh"}
+    assert len(dumps) == 2 * 4 * 2 and {read_dump(d).config.activation for d in dumps} == {"tanh"}
+    assert {read_dump(d).config.sizes for d in dumps} == {(784, 30, 10), (784, 12, 10)}
     pairs = pd.read_parquet(workdir / "results/tables/pairs.parquet")
     assert dict(pairs.groupby("model").activation.unique().map(list)) == {
         "linear": ["sigmoid"], "mlp-tanh": ["tanh"],
     }  # fmt: skip
+    widths = pairs[pairs.model == "mlp-tanh"].groupby("sizes").size().to_dict()
+    assert widths == {"784-12-10": 2 * 6, "784-30-10": 2 * 6}  # 4 networks, 2 checkpoints
+    assert (workdir / "results/figures/9-converge-width.png").exists()
     trained = pairs[(pairs.model == "mlp-tanh") & (pairs.epochs == 1)]
     assert (trained.relative_signed <= trained.relative_all + 1e-12).all()
     differ = trained[trained.pair_kind != "same_init"]

@@ -10,10 +10,10 @@ with a local run of the same config.
 
 To keep it short the run is the smoke grid cut down (``slim``: the MLP only, init seed
 0 with order seeds 0 and 1, checkpoints 0 and 1, one barrier per group) and asks for
-``TARGETS``: the tables, the answer, the summary page and one figure. That still has jobs of every group (train, shards, analysis, figures
-included) and of every kind of rule (train, plan, shard, analyze, tables, answer,
-figure, page), which is what these tests are about; the full smoke run is
-test_workflow.py's.
+``TARGETS``: the tables, the answer, the summary page and one figure. That still has
+jobs of every group (train, plans, shards, analysis, figures included) and of every
+kind of rule (train, plan, shard, analyze, tables, answer, figure, page), which is what
+these tests are about; the full smoke run is test_workflow.py's.
 """
 
 from __future__ import annotations
@@ -242,11 +242,18 @@ def test_every_job_went_through_sbatch_grouped(on_slurm):
     assert shards and sum(
         n for kind, n in by_kind.items() if kind.startswith("group_shards_")
     ) == math.ceil(shards / per_shards), by_kind
+    # pair plans: their own group (in the shards' group, a plan would join all its
+    # group's shards into one component), up to group-components of them per submission
+    plans = len(list((workdir / "logs" / "analyze_plan").rglob("*.log")))
+    per_plans = yaml.safe_load(PROFILE.read_text())["group-components"]["plans"]
+    assert plans and sum(
+        n for kind, n in by_kind.items() if kind.startswith("group_plans_")
+    ) == math.ceil(plans / per_plans), by_kind
     # the analysis (analyze, gather_tables, answer, the figure and page): one submission
     assert sum(n for kind, n in by_kind.items() if kind.startswith("group_analysis_")) == 1
     assert not any(kind.startswith("rule_") for kind in by_kind), by_kind
     # and nothing else: every job ran in one of those (the figure and the page included)
-    groups = ("group_train_", "group_shards_", "group_analysis_")
+    groups = ("group_train_", "group_plans_", "group_shards_", "group_analysis_")
     assert all(kind.startswith(groups) for kind in by_kind), by_kind
     assert (workdir / "logs/figures/4-over-training.log").exists()
     assert (workdir / "logs/report_tables.log").exists()

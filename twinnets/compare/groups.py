@@ -13,7 +13,9 @@ and loss barriers under every alignment.
 **Nulls.** A statistic means little without its value for networks that never
 trained. Every pair's own initialisations are rebuilt from the randomness protocol
 (init seed and scheme are in each dump's metadata) and compared by exactly the same
-code, aligned by the same method: those are the ``null_`` columns. Agreement and
+code, aligned by the same method: those are the ``null_`` columns (at checkpoint 0 the
+networks are their inits, bit for bit, and each pair is compared once: its nulls are its
+values). Agreement and
 shared errors also get the rate expected if the two networks erred independently
 given their accuracies (``independent_`` columns).
 

@@ -289,8 +289,8 @@ def analyze_planned_shard(
     unseen_variance: float = UNSEEN_VARIANCE,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``analyze_shard`` from the group's plan folder (``write_plan``) and tiles folder
-    (``write_tiles``), of which it reads its own part and its two tiles: what a workflow job reads, so that
-    neither its inputs nor its reading grow with the group."""
+    (``write_tiles``), of which it reads its own part and its two tiles: what a workflow
+    job reads, so that neither its inputs nor its reading grow with the group."""
     shard = Shard.parse(shard) if isinstance(shard, str) else shard
     part, header = read_plan(plan, shard)
     n_networks, tile = header["n_networks"], header["tile"]
@@ -305,9 +305,6 @@ def analyze_planned_shard(
 
 # --------------------------------------------------------------------------- tiles
 
-#: A tile file's columns: the network's position in the group, its dump's path, the bytes.
-TILE_COLUMNS = ("position", "path", "content")
-
 
 def tile_path(tiles: str | os.PathLike, index: int) -> Path:
     return Path(tiles) / f"tile={index}.parquet"
@@ -317,8 +314,9 @@ def write_tiles(
     dump_paths: Sequence[str | os.PathLike], tiles: str | os.PathLike, tile: int
 ) -> None:
     """The group's dumps packed, as they are, into one file per tile in the folder
-    ``tiles``: a shard job then reads two files, not 2 ``tile`` dumps, and the DAG has
-    two edges per shard (Snakemake's planning grows with its edges)."""
+    ``tiles`` (columns: the network's position in the group, its dump's path, the dump's
+    bytes): a shard job then reads two files, not 2 ``tile`` dumps, and the DAG has two
+    edges per shard (Snakemake's planning grows with its edges)."""
     _check_tile(tile)
     n = len(dump_paths)
     Path(tiles).mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,7 @@ def test_a_barrier_that_falls_with_width_into_one_basin_is_said_so():
     barriers = {**ALL, ("mlp", 30): (0.03, 0.002), ("mlp", 100): (0.004, 0.003),
                 ("mlp", 300): (0.001, 0.001)}  # fmt: skip
     text = section(sweep_summary(barriers))
-    line = next(x for x in text.splitlines() if x.startswith("- **sigmoid, N(0, 1) init"))
+    line = next(x for x in text.splitlines() if x.startswith("- **`mlp`: sigmoid, N(0, 1) init"))
     assert "from 3.0 [2.8, 3.2] points at 30 hidden units (untrained 0.1 [-0.1, 0.2])" in line
     assert "falls with width (the intervals at the two ends are apart)" in line
     # 100 units: 0.4 [0.1, 0.7] straddles the tolerance 0.5 points -> cannot tell
@@ -109,8 +109,8 @@ def test_a_barrier_that_falls_with_width_into_one_basin_is_said_so():
 def test_overlapping_intervals_claim_no_trend_and_no_interval_no_verdict():
     barriers = {**ALL, ("mlp", 30): (0.02, 0.01), ("mlp", 300): (0.015, 0.01)}
     line = next(x for x in section(sweep_summary(barriers)).splitlines()
-                if x.startswith("- **sigmoid, N(0, 1) init"))  # fmt: skip
-    assert "does not change with width beyond the intervals (they overlap)" in line
+                if x.startswith("- **`mlp`: sigmoid, N(0, 1) init"))  # fmt: skip
+    assert "is not shown to change with width (the intervals at the two ends overlap)" in line
     text = section(sweep_summary(ALL, interval=False))
     assert "cannot be compared across widths (no interval)" in text
     assert "units: one basin" not in text and "| one basin |" not in text
@@ -122,8 +122,10 @@ def test_every_row_is_one_pair_kind_with_its_null():
     summary = sweep_summary(ALL)
     same_order = [{**r, "pair_kind": "same_order"} for r in summary.to_dict("records")]
     text = section(pd.concat([summary, pd.DataFrame(same_order)], ignore_index=True))
-    table = [x for x in text.splitlines() if x.startswith("| sigmoid | N(0, 1) | 3.00 | 30 |")]
-    assert [x.split(" | ")[4] for x in table] == ["both differ", "same order, different init"]
+    table = [
+        x for x in text.splitlines() if x.startswith("| mlp | sigmoid | N(0, 1) | 3.00 | 30 |")
+    ]
+    assert [x.split(" | ")[5] for x in table] == ["both differ", "same order, different init"]
     assert "| 1.000 [0.999, 1.001] | 1.300 [1.299, 1.301] | below untrained |" in table[0]
 
 
@@ -151,7 +153,7 @@ def test_siblings_one_basin_from_a_fork_epoch_on_and_cannot_tell_branches():
     assert "the run cannot tell at any fork epoch" in text
     late = {0: (0.05, 0.005), 5: (0.03, 0.005)}
     text = section(sweep_summary(ALL, late), networks_table(forks=True))
-    assert "no fork epoch of this run from which on siblings are one basin" in text
+    assert "no fork epoch of this run from which on siblings are shown to be one basin" in text
 
 
 def test_no_section_without_a_sweep():
@@ -240,8 +242,25 @@ def test_no_verdict_where_the_endpoints_have_not_learned():
     low = at_chance & (summary.statistic == "barrier_test_error_aligned")
     summary.loc[low, ["value", "value_low", "value_high"]] = [0.001, 0.0, 0.002]
     text = section(summary)
-    row = next(x for x in text.splitlines() if x.startswith("| sigmoid | N(0, 1) | 3.00 | 300 |"))
+    row = next(
+        x for x in text.splitlines() if x.startswith("| mlp | sigmoid | N(0, 1) | 3.00 | 300 |")
+    )
     assert "| no verdict (endpoints not better than untrained) |" in row
-    line = next(x for x in text.splitlines() if x.startswith("- **sigmoid, N(0, 1) init"))
+    line = next(x for x in text.splitlines() if x.startswith("- **`mlp`: sigmoid, N(0, 1) init"))
     assert "cannot be compared across widths (at 300 units the endpoints' test error" in line
     assert "300 units: one basin" not in line
+
+
+def test_variants_that_share_a_setting_are_never_mixed(monkeypatch):
+    """Two variants of one activation, init and eta (e.g. with and without L2): each width
+    trend runs within one variant, and no init contrast picks one of them silently."""
+    monkeypatch.setitem(MODELS, "mlp-l2", MODELS["mlp"])
+    barriers = {**ALL, **{("mlp-l2", w): (0.001, 0.0005) for w in WIDTHS}}
+    text = section(sweep_summary(barriers), networks_table(MODELS))
+    lines = [x for x in text.splitlines() if x.startswith("- **`mlp")]
+    mlp = next(x for x in lines if x.startswith("- **`mlp`: sigmoid, N(0, 1) init"))
+    l2 = next(x for x in lines if x.startswith("- **`mlp-l2`: sigmoid, N(0, 1) init"))
+    assert "from 2.0 [1.8, 2.2] points at 30" in mlp and "to 2.0 [1.8, 2.2] at 300" in mlp
+    assert "from 0.1 [0.1, 0.1] points at 30" in l2 and "to 0.1 [0.1, 0.1] at 300" in l2
+    assert mlp.count("30 units:") == 1 and l2.count("30 units:") == 1
+    assert "- **sigmoid, 30 hidden units**" not in text  # two N(0, 1) variants: no contrast

@@ -131,8 +131,11 @@ def _cells(s: Summary, group: dict, kind: str) -> dict[str, str]:
 def verdict(barrier: Quote, ends: Quote) -> bool | str | None:
     """The one-basin rule (:func:`~twinnets.report.answer.one_basin`), unless the endpoints'
     test error is not shown to be below their untrained initialisations' (NOT_TRAINED)."""
-    if ends.compared_to_null() in ("above", "within"):
+    against = ends.compared_to_null()
+    if against in ("above", "within"):
         return NOT_TRAINED
+    if against == "unknown":  # not shown to have learned: no verdict either way
+        return None
     return one_basin(barrier, ends)
 
 
@@ -159,6 +162,7 @@ def _settings(s: Summary, parents: pd.DataFrame) -> list[str]:
             cells = _cells(s, group, kind)
             rows.append(
                 {
+                    "model": setting["model"],
                     "activation": setting["activation"],
                     "init": INIT_NAMES.get(setting["init"], setting["init"]),
                     "eta": _f(setting["eta"], 2),
@@ -217,8 +221,8 @@ def _width_sentences(s: Summary, verdicts: list[dict]) -> list[str]:
     from the narrowest to the widest, and which widths the rule calls one basin."""
     sentences = []
     frame = pd.DataFrame(verdicts)
-    for (activation, init, eta, kind), rows in frame.groupby(
-        ["activation", "init", "eta", "kind"], sort=False
+    for (model, activation, init, eta, kind), rows in frame.groupby(
+        ["model", "activation", "init", "eta", "kind"], sort=False
     ):
         rows = rows.sort_values("width")
         if len(rows) < 2:
@@ -231,7 +235,7 @@ def _width_sentences(s: Summary, verdicts: list[dict]) -> list[str]:
         trend = {
             "falls": "falls with width (the intervals at the two ends are apart)",
             "rises": "rises with width (the intervals at the two ends are apart)",
-            "overlap": "does not change with width beyond the intervals (they overlap)",
+            "overlap": "is not shown to change with width (the intervals at the two ends overlap)",
             "unknown": "cannot be compared across widths (no interval)",
         }[_trend(first, last)]
         untrained = [
@@ -257,7 +261,7 @@ def _width_sentences(s: Summary, verdicts: list[dict]) -> list[str]:
             for r in rows.itertuples()
         )
         sentences.append(
-            f"- **{activation}, {INIT_NAMES.get(init, init)} init, eta {_f(eta, 2)}** "
+            f"- **`{model}`: {activation}, {INIT_NAMES.get(init, init)} init, eta {_f(eta, 2)}** "
             f"({KIND_PAIRS.get(kind, kind)}): the aligned barrier goes from {first.ci('pts')} "
             f"points at {int(narrow.width)} hidden units (untrained {first.null_ci('pts')}) to "
             f"{last.ci('pts')} at {int(wide.width)} (untrained {last.null_ci('pts')}): it "
@@ -275,6 +279,8 @@ def _init_sentences(s: Summary, verdicts: list[dict]) -> list[str]:
     for (activation, width, kind), rows in frame.groupby(
         ["activation", "width", "kind"], sort=False
     ):
+        if rows.init.duplicated().any():  # several variants per init: no single contrast
+            continue
         by_init = {r.init: r for r in rows.itertuples()}
         if not {"nielsen", "scaled"} <= set(by_init):
             continue
@@ -293,12 +299,13 @@ def _init_sentences(s: Summary, verdicts: list[dict]) -> list[str]:
                 "less of the difference is inherited with the larger init (the intervals are apart)"
             )
         else:
-            said = "the init scale does not change it beyond the intervals (they overlap)"
+            said = "the run does not show the init scale changing it (the intervals overlap)"
         sentences.append(
             f"- **{activation}, {int(width)} hidden units** ({KIND_PAIRS.get(kind, kind)}): "
-            f"inherited from the inits {_inherited(big)} with N(0, 1) weights (eta "
-            f"{_f(by_init['nielsen'].eta, 2)}), {_inherited(small)} with N(0, 1/n_in) weights "
-            f"(eta {_f(by_init['scaled'].eta, 2)}): {said}."
+            f"inherited from the inits {_inherited(big)} with N(0, 1) weights "
+            f"(`{by_init['nielsen'].model}`, eta {_f(by_init['nielsen'].eta, 2)}), "
+            f"{_inherited(small)} with N(0, 1/n_in) weights (`{by_init['scaled'].model}`, eta "
+            f"{_f(by_init['scaled'].eta, 2)}): {said}."
         )
     only = sorted(
         {a for a in frame.activation if frame[frame.activation == a]["init"].nunique() < 2}
@@ -389,6 +396,8 @@ def _fork_sentence(named: dict, verdicts: list[tuple[int, bool | None, Quote]]) 
             head + f"siblings forked at epoch {onward[0]} or later end in one basin; forked "
             f"earlier, not shown to ({listed})."
         )
-    if all(v is None for _, v, _ in verdicts):
+    if not any(v is True or v is False for _, v, _ in verdicts):
         return head + f"the run cannot tell at any fork epoch ({listed})."
-    return head + f"no fork epoch of this run from which on siblings are one basin ({listed})."
+    return head + (
+        f"no fork epoch of this run from which on siblings are shown to be one basin ({listed})."
+    )

@@ -97,8 +97,9 @@ def shard_plan(folder):
 
 
 def shard_tiles(folder):
-    """The path pattern of the folder of the group's packed tiles: copies of its dumps, kept
-    (as temporary files, a rerun of one shard would remake them, and then rerun every shard)."""
+    """The path pattern of the folder of the group's packed tiles: copies of its dumps that
+    stay on disk. Were they temporary, rerunning one shard would remake them with the plan
+    job, and so rerun every shard of the group."""
     return f"results/tables/groups/{folder}/shards/tiles"
 
 

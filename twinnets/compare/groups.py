@@ -421,10 +421,10 @@ def _through_data(a: _View, b: _View, t_signed: list, ctx: _Context) -> dict[str
 
 
 def _unseen_coordinates(view: _View, space: InputSpace) -> np.ndarray:
-    """W1 in the unseen input directions (n_hidden, k): ``space.unseen_sq`` of a difference
-    is the squared norm of the difference of these."""
+    """W1 in the unseen input directions (``InputSpace.unseen_coordinates``), once per view:
+    ``space.unseen_sq`` of a difference is the squared norm of the difference of these."""
     if view.weight1_unseen is None:
-        view.weight1_unseen = view.params.weights[0] @ space.unseen
+        view.weight1_unseen = space.unseen_coordinates(view.params.weights[0])
     return view.weight1_unseen
 
 

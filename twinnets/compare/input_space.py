@@ -53,10 +53,14 @@ class InputSpace:
     def n_unseen(self) -> int:
         return self.unseen.shape[1]
 
+    def unseen_coordinates(self, weights: np.ndarray) -> np.ndarray:
+        """First-layer weights (n_hidden, n_in) in the unseen basis (n_hidden, k): linear, so
+        the analysis keeps each network's and differences them per pair."""
+        return np.asarray(weights, dtype=np.float64) @ self.unseen
+
     def unseen_sq(self, weight_difference: np.ndarray) -> float:
         """Squared norm of a first-layer weight difference (n_hidden, n_in) in the unseen span."""
-        projected = np.asarray(weight_difference, dtype=np.float64) @ self.unseen
-        return float(np.sum(projected**2))
+        return float(np.sum(self.unseen_coordinates(weight_difference) ** 2))
 
 
 def preactivations(weights: np.ndarray, biases: np.ndarray, x: np.ndarray) -> np.ndarray:

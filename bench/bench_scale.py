@@ -162,28 +162,47 @@ def measure_analysis(mnist: str, n: int, n_train: int, cache: Path) -> dict:
     return row
 
 
+def shard_model(unit: dict, epochs: int) -> tuple[float, float]:
+    """CPU seconds per network and per pair of a shard at checkpoint ``epochs``, from the two
+    measured shards (c = a networks + b pairs): a shard computes each of its networks'
+    activations and outputs once (a), and each pair's metrics and its share of the Gram
+    products (b), so the fit projects shards of any tile size."""
+    tile = unit["tile"]
+    n_d, p_d = tile, tile * (tile - 1) // 2
+    n_o, p_o = 2 * tile, tile * tile
+    c_d = unit[f"shard_0-0_epochs_{epochs}_seconds"]
+    c_o = unit[f"shard_0-1_epochs_{epochs}_seconds"]
+    per_network = (c_d * p_o - c_o * p_d) / (n_d * p_o - n_o * p_d)
+    return per_network, (c_d - per_network * n_d) / p_d
+
+
+def group_seconds(unit: dict, epochs: int, networks: int, tile: int) -> float:
+    """Projected CPU seconds of all shards of a group of ``networks`` in tiles of ``tile``."""
+    per_network, per_pair = shard_model(unit, epochs)
+    n_tiles = math.ceil(networks / tile)
+    # every tile is read by the n_tiles shards of its row and column
+    return per_network * networks * n_tiles + per_pair * networks * (networks - 1) / 2
+
+
 def project_group(unit: dict, networks: int, cores: int) -> list[str]:
     """All pairs of one grid of ``networks`` at checkpoints 0 and 1 (issue #17's case) on
-    ``cores`` cores, from the measured shards, if its tiles are the measured ones."""
+    ``cores`` cores, in the default tiles, from the per-network and per-pair costs."""
     tile = shards.tile_size(networks)
-    if tile != unit["tile"]:
-        return [
-            f"({networks:,} networks are cut in tiles of {tile}, not the measured {unit['tile']})"
-        ]
     n_tiles = math.ceil(networks / tile)
-    diagonal, off = n_tiles, n_tiles * (n_tiles - 1) // 2
-    cpu = {
-        e: diagonal * unit[f"shard_0-0_epochs_{e}_seconds"]
-        + off * unit[f"shard_0-1_epochs_{e}_seconds"]
-        for e in (0, 1)
-    }
+    cpu = {e: group_seconds(unit, e, networks, tile) for e in (0, 1)}
     plan = 2 * unit["plan_seconds_per_pair"] * networks * (networks - 1) // 2
     total = sum(cpu.values()) + plan
+    fits = ", ".join(
+        f"checkpoint {e}: {a * 1e3:.1f} ms per network, {b * 1e6:.0f} us per pair"
+        for e in (1, 0)
+        for a, b in [shard_model(unit, e)]
+    )
     lines = [
+        f"shard costs ({fits})",
         f"projection: all {networks * (networks - 1) // 2:,} pairs of {networks:,} networks at "
-        f"checkpoints 0 and 1 ({diagonal} + {off} shards each), {cores} cores: shards "
-        f"{cpu[0]:,.0f} + {cpu[1]:,.0f} CPU-s, plans {plan:,.0f} CPU-s: "
-        f"{total / cores / 60:.1f} min wall (every core busy; merge jobs not counted)"
+        f"checkpoints 0 and 1 (tiles of {tile}: {n_tiles * (n_tiles + 1) // 2} shards each), "
+        f"{cores} cores: shards {cpu[0]:,.0f} + {cpu[1]:,.0f} CPU-s, plans {plan:,.0f} CPU-s: "
+        f"{total / cores / 60:.1f} min wall (every core busy; merge jobs not counted)",
     ]
     print("\n".join(lines), flush=True)
     return lines
@@ -201,13 +220,17 @@ def project(unit: dict, args: argparse.Namespace) -> list[str]:
     train_cpu = n * resources.train_seconds(settings)
     all_pairs = n * (n - 1) // 2
     pairs = all_pairs if args.max_pairs is None else min(all_pairs, 4 * args.max_pairs)
-    per_pair = unit["seconds_per_10k_pairs"] / 10_000
-    # a barrier is evaluated on at most 10,000 training images and the 10,000 test images
-    images = (min(unit["n_train"], 10_000) + 10_000, 20_000)
-    analysis_cpu = pairs * per_pair + 45 * unit["barrier_seconds"] * images[1] / images[0]
-    plan_cpu = all_pairs * unit["plan_seconds_per_pair"]
     tile = shards.tile_size(n, args.shard_networks)
     n_tiles = math.ceil(n / tile)
+    per_network, per_pair = shard_model(unit, 1)
+    # a barrier is evaluated on at most 10,000 training images and the 10,000 test images
+    images = (min(unit["n_train"], 10_000) + 10_000, 20_000)
+    analysis_cpu = (
+        per_network * n * n_tiles
+        + pairs * per_pair
+        + 45 * unit["barrier_seconds"] * images[1] / images[0]
+    )
+    plan_cpu = all_pairs * unit["plan_seconds_per_pair"]
     lines = [
         f"projection: {n:,} networks x {args.project_epochs} epochs on 50,000 images, "
         f"{args.nodes} nodes x {args.cores_per_node} cores = {cores:,} cores",
@@ -215,8 +238,9 @@ def project(unit: dict, args: argparse.Namespace) -> list[str]:
         f"(resources.train_seconds), {train_cpu / 3600:,.0f} CPU-hours, "
         f"{train_cpu / cores / 3600:.2f} h wall",
         f"  analysis: {pairs:,} pairs in {n_tiles * (n_tiles + 1) // 2:,} shards (tiles of "
-        f"{tile}) x {per_pair * 1e3:.1f} ms (measured, off-diagonal shard of a 1,000-image "
-        f"group; the per-pair cost does not depend on the training set) + 45 barriers: "
+        f"{tile}): {per_pair * 1e6:.0f} us per pair and {per_network * 1e3:.0f} ms per network "
+        f"in each of its {n_tiles} shards (fitted to the measured shards of a 1,000-image group; "
+        f"neither depends on the training set) + 45 barriers: "
         f"{analysis_cpu / 3600:,.0f} CPU-hours, {analysis_cpu / cores / 3600:.2f} h wall",
         f"  pair plan: one job reads {n:,} headers and plans {all_pairs:,} pairs: "
         f"{plan_cpu / 60:,.0f} CPU-minutes",

@@ -100,10 +100,10 @@ def test_a_tile_holds_its_dumps_bitwise(group, tmp_path):
 
 
 def test_big_groups_get_bigger_tiles_not_more_shards():
-    assert shards.tile_size(9) == shards.tile_size(4096) == 64  # 64 tiles of 64
-    assert shards.tile_size(4097) == 65
-    assert shards.tile_size(16_384) == 256
-    for n in (10, 4096, 4097, 16_384, 100_000):
+    assert shards.tile_size(9) == shards.tile_size(16_384) == 256  # 64 tiles of 256
+    assert shards.tile_size(16_385) == 257
+    assert shards.tile_size(4097, shard_networks=64) == 65
+    for n in (10, 4096, 4097, 16_384, 16_385, 100_000):
         assert len(shards.shards(n, shards.tile_size(n))) <= 64 * 65 // 2
     assert shards.tile_size(100, shard_networks=8, max_tiles=10) == 10
     with pytest.raises(ValueError, match="at least one network"):

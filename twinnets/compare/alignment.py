@@ -241,16 +241,24 @@ def _transform_mats(mats: list[np.ndarray], transforms: Sequence[Transform]) -> 
 # --------------------------------------------------------------------------- matching
 
 
-def _assign(cost: np.ndarray, signed: bool) -> Transform:
-    """Maximise sum_j s_j C[j, perm[j]] over permutations (and signs, if ``signed``)."""
+def assignment(cost: np.ndarray, signed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(perm, sign)`` maximising sum_j s_j C[j, perm[j]] over permutations (and signs, if
+    ``signed``): the one assignment rule of every alignment (``twinnets.compare.pair_batch``
+    calls it for thousands of pairs without building a ``Transform``)."""
+    if cost.ndim != 2 or cost.shape[0] != cost.shape[1]:
+        raise ValueError(f"an assignment of units needs a square cost matrix, got {cost.shape}")
     score = np.abs(cost) if signed else cost
-    rows, cols = linear_sum_assignment(score, maximize=True)
-    perm = cols[np.argsort(rows)]
+    # a square matrix's rows come back as 0..n-1, so its columns are the permutation
+    _, perm = linear_sum_assignment(score, maximize=True)
     if signed:
         sign = np.where(cost[np.arange(len(perm)), perm] < 0, -1.0, 1.0)
     else:
         sign = np.ones(len(perm))
-    return Transform(perm, sign)
+    return perm, sign
+
+
+def _assign(cost: np.ndarray, signed: bool) -> Transform:
+    return Transform(*assignment(cost, signed))
 
 
 def match_weights(

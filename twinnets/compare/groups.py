@@ -20,7 +20,10 @@ shared errors also get the rate expected if the two networks erred independently
 given their accuracies (``independent_`` columns).
 
 Everything expensive is done once per network (activations, outputs, first-layer
-products) or once per group (one Gram matrix for all CKAs), not once per pair.
+products) or once per group (one Gram matrix for all CKAs), not once per pair. Networks of
+one hidden layer of sigmoid or tanh units (this tool's [784, h, 10]) are measured many pairs
+at once by ``twinnets.compare.pair_batch``, each distinct network and pair once; ``_compare``
+below is the definition it is tested against, and measures every other network.
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from twinnets.compare import alignment, barriers, convex, similarity
+from twinnets.compare import alignment, barriers, convex, pair_batch, similarity
 from twinnets.compare.distances import flatten, raw_distances, relative_distance
 from twinnets.compare.input_space import (
     UNSEEN_VARIANCE,
+    ImageGeometry,
     InputSpace,
     preactivation_relative_distance,
     preactivations,
@@ -265,9 +269,9 @@ class _View:
 
     params: Params
     hidden_validation: list[np.ndarray]
-    #: first-layer weighted inputs on the validation images, transposed (n_hidden, n):
-    #: a unit's row is contiguous, so a permuted copy is a cheap row gather
-    preactivation_validation_t: np.ndarray
+    #: the first layer in the validation images' coordinates (``ImageGeometry``), whose
+    #: differences are the pre-activations' differences: (n_hidden, n_in + 1)
+    preactivation_coordinates: np.ndarray
     preactivation_norm: float
     outputs_test: np.ndarray
     predictions_test: np.ndarray
@@ -277,7 +281,13 @@ class _View:
 
     @classmethod
     def of(
-        cls, params: Params, model: str, activation: str, x_val: np.ndarray, x_test: np.ndarray
+        cls,
+        params: Params,
+        model: str,
+        activation: str,
+        x_val: np.ndarray,
+        x_test: np.ndarray,
+        geometry: ImageGeometry,
     ) -> _View:
         params = params.astype(np.float64)
         z = preactivations(params.weights[0], params.biases[0], x_val)
@@ -289,11 +299,12 @@ class _View:
         else:
             hidden = hidden_activations(params, x_val, activation, first=z)
         outputs = output_probabilities(params, x_test, model, activation)
+        coordinates = geometry.coordinates(params.weights[0], params.biases[0])
         return cls(
             params=params,
             hidden_validation=hidden,
-            preactivation_validation_t=np.ascontiguousarray(z.T),
-            preactivation_norm=float(np.linalg.norm(z)),
+            preactivation_coordinates=coordinates,
+            preactivation_norm=float(np.linalg.norm(coordinates)),
             outputs_test=outputs,
             predictions_test=outputs.argmax(axis=1),
         )
@@ -335,6 +346,8 @@ class _Context:
 
     dead: np.ndarray
     space: InputSpace
+    #: the validation images, for pre-activation distances without them (per pair)
+    geometry: ImageGeometry
     barrier_data: barriers.BarrierData | None
     test_labels: np.ndarray
     model: str
@@ -380,15 +393,17 @@ def _compare(
     row["flips_signed"] = sum(int((t.sign < 0).sum()) for t in t_signed)
     row.update(_through_data(a, b, t_signed, ctx))
     row.update(_representation(side, i, j, pair_corr, transforms["activation"]))
-    for key, matrix in side.function.items():
-        row[key] = float(matrix[i, j])
+    for key in similarity.FUNCTION_METRICS:
+        row[key] = float(side.function[key][i, j])
     wrong_a = a.predictions_test != ctx.test_labels
     wrong_b = b.predictions_test != ctx.test_labels
     row["errors_both"] = float(np.sum(wrong_a & wrong_b))
     row["errors_mean"] = (float(wrong_a.sum()) + float(wrong_b.sum())) / 2
     curves: list[pd.DataFrame] = []
     if with_barrier:
-        barrier_row, curves = _barriers(a, b, aligned, transforms, ctx)
+        assert ctx.barrier_data is not None
+        za, zb = _first_layer(a, ctx.barrier_data), _first_layer(b, ctx.barrier_data)
+        barrier_row, curves = _barriers(pa, za, pb, zb, aligned, transforms, ctx)
         row.update(barrier_row)
     return row, transforms, curves
 
@@ -397,9 +412,9 @@ def _through_data(a: _View, b: _View, t_signed: list, ctx: _Context) -> dict[str
     """Pre-activation distances on validation images, and the unseen input directions' share.
 
     Both from each network's own products (``_View``): B's units moved as the signed
-    alignment moves them (a unit's row of W1 and its pre-activations are permuted and
-    scaled alike), so no image or input dimension is touched per pair."""
-    za, zb = a.preactivation_validation_t, b.preactivation_validation_t
+    alignment moves them (a unit's row of W1 and of its image coordinates are permuted and
+    scaled alike), so no image is touched per pair."""
+    za, zb = a.preactivation_coordinates, b.preactivation_coordinates
     ua, ub = _unseen_coordinates(a, ctx.space), _unseen_coordinates(b, ctx.space)
     zb_signed, ub_signed, norm_b = zb, ub, b.preactivation_norm
     if t_signed:
@@ -455,14 +470,20 @@ def _first_layer(view: _View, data: barriers.BarrierData) -> barriers.FirstLayer
 
 
 def _barriers(
-    a: _View, b: _View, aligned: dict[str, Params], transforms: dict[str, list], ctx: _Context
+    a: Params,
+    za: barriers.FirstLayer,
+    b: Params,
+    zb: barriers.FirstLayer,
+    aligned: dict[str, Params],
+    transforms: dict[str, list],
+    ctx: _Context,
 ) -> tuple[dict[str, object], list[pd.DataFrame]]:
-    """Barriers raw and under each alignment; 'aligned' is the lowest test-error barrier."""
+    """Barriers raw and under each alignment; 'aligned' is the lowest test-error barrier.
+    ``za``, ``zb``: each network's ``barriers.first_layer``, computed once per network."""
     data = ctx.barrier_data
     assert data is not None
-    za, zb = _first_layer(a, data), _first_layer(b, data)
     methods = ALIGNMENTS if transforms["signed"] else ()
-    candidates = {"raw": (b.params, zb)}
+    candidates = {"raw": (b, zb)}
     for method in methods:
         t = transforms[method][0]
         candidates[method] = (aligned[method], barriers.permute_first_layer(zb, t.perm, t.factor))
@@ -470,7 +491,7 @@ def _barriers(
     curves: dict[str, pd.DataFrame] = {}
     for name, (other, z_other) in candidates.items():
         curve = barriers.interpolation_curve(
-            a.params,
+            a,
             other,
             data,
             ctx.cost,
@@ -563,20 +584,13 @@ def analyze_group(
     _check_group(dumps)
     # pixels dead for every network: zero in the largest training set used
     data = load_mnist(mnist_dir, n_train=max(d.config.n_train for d in dumps))
-    trained, untrained = _sides(dumps, data)
     index_pairs = list(itertools.combinations(range(len(dumps)), 2))
     kinds = [pair_kind(dumps[i], dumps[j]) for i, j in index_pairs]
     with_barrier = set(barriers.select_barrier_pairs(index_pairs, kinds, barrier_pairs))
     ctx = _context(dumps, data, bool(with_barrier), unseen_variance)
     flags = [index in with_barrier for index in range(len(index_pairs))]
-    pairs, curves_table = pair_tables(
-        dumps, trained, untrained, ctx, index_pairs, kinds, flags, model_name
-    )
-    networks = _network_table(dumps, trained, untrained, ctx, model_name).assign(
-        dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
-    )
-    _add_convex_columns(networks, trained, data, dumps)
-    return GroupAnalysis(pairs, networks, curves_table)
+    pairs, curves_table = pair_tables(dumps, data, ctx, index_pairs, kinds, flags, model_name)
+    return GroupAnalysis(pairs, network_table(dumps, data, ctx, model_name), curves_table)
 
 
 #: Columns of the pairs table that are the group's, not the pair's: set after its rows, last.
@@ -585,33 +599,209 @@ GROUP_PAIR_COLUMNS = ("unseen_directions", "unseen_variance")
 
 def pair_tables(
     dumps: Sequence[Dump],
-    trained: _Side,
-    untrained: _Side,
+    data: Mnist,
     ctx: _Context,
     index_pairs: Sequence[tuple[int, int]],
     kinds: Sequence[str],
     with_barrier: Sequence[bool],
     model_name: str | None,
+    positions: Sequence[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The pairs and curves tables of ``index_pairs`` (indices into ``dumps`` and the sides),
-    in their given order: the whole group here, one shard in ``twinnets.compare.shards``."""
-    rows, curves = [], []
-    for (i, j), kind, barrier in zip(index_pairs, kinds, with_barrier, strict=True):
-        names = _pair_names(dumps[i], dumps[j], kind, model_name)
-        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, barrier)
-        if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits are not theirs
-            row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
-        rows.append({**names, **row, "barrier_computed": barrier})
-        curves += [c.assign(**names) for c in pair_curves]
-    pairs = pd.DataFrame(rows)
+    """The pairs and curves tables of ``index_pairs`` (indices into ``dumps``), in their
+    given order: the whole group here, one shard in ``twinnets.compare.shards``.
+
+    ``positions``: each dump's position in its whole group (``_sides``). Networks of one
+    hidden layer of sigmoid or tanh units are measured many pairs at once
+    (``twinnets.compare.pair_batch``), others pair by pair (``_pair_row``): the same
+    statistics, equal to rounding."""
+    config = dumps[0].config if dumps else None
+    batched = config and pair_batch.applies(config.sizes, config.model, config.activation)
+    rows = _batched_rows if index_pairs and batched else _per_pair_rows
+    pairs, curves = rows(dumps, data, ctx, index_pairs, kinds, with_barrier, model_name, positions)
     pairs["unseen_directions"] = ctx.space.n_unseen
     pairs["unseen_variance"] = ctx.space.threshold
     curves_table = pd.concat(curves, ignore_index=True) if curves else _empty_curves()
     return pairs, curves_table
 
 
+def _per_pair_rows(
+    dumps: Sequence[Dump],
+    data: Mnist,
+    ctx: _Context,
+    index_pairs: Sequence[tuple[int, int]],
+    kinds: Sequence[str],
+    with_barrier: Sequence[bool],
+    model_name: str | None,
+    positions: Sequence[int] | None,
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """``pair_tables``' rows, one ``_pair_row`` at a time."""
+    records, curves = [], []
+    if index_pairs:
+        trained, untrained = _sides(list(dumps), data, ctx.geometry, positions)
+    for (i, j), kind, barrier in zip(index_pairs, kinds, with_barrier, strict=True):
+        names = _pair_names(dumps[i], dumps[j], kind, model_name)
+        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, barrier)
+        if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits: not theirs
+            row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
+        records.append({**names, **row, "barrier_computed": barrier})
+        curves += [c.assign(**names) for c in pair_curves]
+    return pd.DataFrame(records), curves
+
+
+def _batched_rows(
+    dumps: Sequence[Dump],
+    data: Mnist,
+    ctx: _Context,
+    index_pairs: Sequence[tuple[int, int]],
+    kinds: Sequence[str],
+    with_barrier: Sequence[bool],
+    model_name: str | None,
+    positions: Sequence[int] | None,
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """``pair_tables``' rows from ``pair_batch``: the columns ``_pair_row`` gives, in the
+    order ``pd.DataFrame`` of its rows would put them; barriers pair by pair."""
+    images = pair_batch.HeldOut.of(data.validation.images("float64"), data.test.images("float64"))
+    pairs = np.asarray(index_pairs, dtype=np.int64).reshape(-1, 2)
+
+    def measure(params: list[Params]) -> pair_batch.Measured:
+        return pair_batch.measure_networks(
+            params, pairs, images, ctx.geometry, ctx.space, ctx.test_labels, ctx.dead,
+            ctx.activation,
+        )  # fmt: skip
+
+    trained_params = [d.params.astype(np.float64) for d in dumps]
+    trained = measure(trained_params)
+    inits = _inits(dumps, positions)
+    if inits is None:  # checkpoint 0: the networks are their own nulls
+        untrained, inits = trained, trained_params
+    else:
+        inits = [p.astype(np.float64) for p in inits]
+        untrained = measure(inits)
+    measured, null = trained.measures, untrained.measures
+    decomposed = pair_batch.decompositions(trained, untrained, pairs, ctx.activation)
+    # ||A0 - B0|| is the null's raw distance: one number, not two roundings of it
+    decomposed["init_part_raw"] = null.columns["distance_all"]
+    del trained, untrained
+    names = pd.DataFrame(
+        [_pair_names(dumps[i], dumps[j], k, model_name) for (i, j), k in zip(index_pairs, kinds)]
+    )
+    barrier_rows, curves = _batched_barrier_rows(
+        trained_params, inits, measured, null, index_pairs, with_barrier, names, ctx
+    )
+    accuracy = measured.accuracy
+    independent = independent_baselines(
+        accuracy[pairs[:, 0]], accuracy[pairs[:, 1]],
+        dumps[0].config.sizes[-1], len(ctx.test_labels),
+    )  # fmt: skip
+    known = np.array([d.init_known for d in dumps])
+    unknown = ~(known[pairs[:, 0]] & known[pairs[:, 1]])
+    if unknown.any():  # fresh inits are not theirs
+        decomposed = {key: np.where(unknown, np.nan, value) for key, value in decomposed.items()}
+    frame = _batched_frame(
+        names, measured, null, barrier_rows, decomposed, independent, list(with_barrier)
+    )
+    return frame, curves
+
+
+def _batched_barrier_rows(
+    trained_params: list[Params],
+    inits: list[Params],
+    measured: pair_batch.SideMeasures,
+    null: pair_batch.SideMeasures,
+    index_pairs: Sequence[tuple[int, int]],
+    with_barrier: Sequence[bool],
+    names: pd.DataFrame,
+    ctx: _Context,
+) -> tuple[dict[int, tuple[dict, dict]], list[pd.DataFrame]]:
+    """The barrier rows (trained, null) of the pairs that get barriers, and their curves."""
+    first_layers: dict[tuple[int, int], barriers.FirstLayer] = {}
+    barrier_rows: dict[int, tuple[dict, dict]] = {}
+    curves: list[pd.DataFrame] = []
+    for p in np.flatnonzero(with_barrier).tolist():
+        i, j = index_pairs[p]
+        row, pair_curves = _batched_barriers(
+            trained_params, 0, measured, i, j, p, ctx, first_layers
+        )
+        null_row = (
+            row
+            if null is measured
+            else _batched_barriers(inits, 1, null, i, j, p, ctx, first_layers)[0]
+        )
+        barrier_rows[p] = (row, null_row)
+        curves += [c.assign(**names.iloc[p].to_dict()) for c in pair_curves]
+    return barrier_rows, curves
+
+
+def _batched_frame(
+    names: pd.DataFrame,
+    measured: pair_batch.SideMeasures,
+    null: pair_batch.SideMeasures,
+    barrier_rows: dict[int, tuple[dict, dict]],
+    decomposed: dict[str, np.ndarray],
+    independent: dict[str, np.ndarray],
+    with_barrier: list[bool],
+) -> pd.DataFrame:
+    """The pairs table from its columns, in the order ``pd.DataFrame`` of ``_pair_row``'s
+    rows would put them: the first row's keys, then the other kind's new ones."""
+    n_pairs = len(names)
+    plain = _no_barriers()
+    curve_keys = list(next(iter(barrier_rows.values()))[0]) if barrier_rows else []
+
+    def barrier_column(key: str, side: int) -> list:
+        values = [plain.get(key, np.nan)] * n_pairs
+        for p, rows in barrier_rows.items():
+            values[p] = rows[side][key]
+        return values
+
+    columns: dict[str, object] = dict(measured.columns)
+    columns.update({key: barrier_column(key, 0) for key in dict.fromkeys([*plain, *curve_keys])})
+    null_keys = [k for k in NULL_COLUMNS if k in measured.columns or k in plain]
+    for key in null_keys:
+        columns[f"null_{key}"] = (
+            null.columns[key] if key in null.columns else barrier_column(key, 1)
+        )
+    columns.update(decomposed)
+    columns.update(independent)
+    columns["barrier_computed"] = with_barrier
+    frame = pd.concat([names, pd.DataFrame(columns)], axis=1)
+    rest = [*(f"null_{k}" for k in null_keys), *decomposed, *independent, "barrier_computed"]
+    compare = list(measured.columns)
+    without = [*names.columns, *compare, *plain, *rest]
+    within = [*names.columns, *compare, *curve_keys, *rest]
+    first, other = (
+        (within, without) if with_barrier[0] else (without, within if barrier_rows else [])
+    )
+    return frame[list(dict.fromkeys([*first, *other]))]
+
+
+def _batched_barriers(
+    params: list[Params],
+    side: int,
+    measures: pair_batch.SideMeasures,
+    i: int,
+    j: int,
+    p: int,
+    ctx: _Context,
+    first_layers: dict[tuple[int, int], barriers.FirstLayer],
+) -> tuple[dict[str, object], list[pd.DataFrame]]:
+    """``_barriers`` of pair ``p`` (networks i, j) under the transforms ``measures`` found;
+    each network's first layer computed once (``first_layers``, keyed by side and index)."""
+    assert ctx.barrier_data is not None
+    for k in (i, j):
+        if (side, k) not in first_layers:
+            first_layers[side, k] = barriers.first_layer(params[k], ctx.barrier_data)
+    transforms = {method: measures.transforms(p, method) for method in ALIGNMENTS}
+    aligned = {
+        method: alignment.apply_transforms(params[j], t, ctx.activation)
+        for method, t in transforms.items()
+    }
+    return _barriers(
+        params[i], first_layers[side, i], params[j], first_layers[side, j], aligned, transforms, ctx
+    )
+
+
 def _sides(
-    dumps: list[Dump], data: Mnist, indices: Sequence[int] | None = None
+    dumps: list[Dump], data: Mnist, geometry: ImageGeometry, indices: Sequence[int] | None = None
 ) -> tuple[_Side, _Side]:
     """The trained networks and their own initialisations, each seen on the held-out images.
 
@@ -622,15 +812,24 @@ def _sides(
     x_test = data.test.images("float64")
 
     def side(params: list[Params]) -> _Side:
-        views = [_View.of(p, model, activation, x_val, x_test) for p in params]
+        views = [_View.of(p, model, activation, x_val, x_test, geometry) for p in params]
         return _Side.of(views, data.test.labels)
 
-    positions = range(len(dumps)) if indices is None else indices
-    inits = [initial_params(d, k) for k, d in zip(positions, dumps, strict=True)]
+    inits = _inits(dumps, indices)
     trained = side([d.params for d in dumps])
-    if all(_bitwise_equal(d.params, p) for d, p in zip(dumps, inits, strict=True)):
+    if inits is None:
         return trained, trained  # checkpoint 0: the networks are their inits (_pair_row)
     return trained, side(inits)
+
+
+def _inits(dumps: Sequence[Dump], indices: Sequence[int] | None) -> list[Params] | None:
+    """Each network's own initialisation (``initial_params``; ``indices``: its position in
+    the group), or None where every network is its init, bit for bit (checkpoint 0)."""
+    positions = range(len(dumps)) if indices is None else indices
+    inits = [initial_params(d, k) for k, d in zip(positions, dumps, strict=True)]
+    if all(_bitwise_equal(d.params, p) for d, p in zip(dumps, inits, strict=True)):
+        return None
+    return inits
 
 
 def _bitwise_equal(a: Params, b: Params) -> bool:
@@ -655,6 +854,7 @@ def _context(
         space=InputSpace.from_images(
             data.train.images("float64", slice(0, n_used)), unseen_variance
         ),
+        geometry=ImageGeometry.from_images(data.validation.images("float64")),
         barrier_data=barriers.BarrierData.from_mnist(data, n_train_available=n_used)
         if with_barrier
         else None,
@@ -680,49 +880,69 @@ def _pair_names(a: Dump, b: Dump, kind: str, model_name: str | None) -> dict[str
     }
 
 
+def network_table(
+    dumps: Sequence[Dump], data: Mnist, ctx: _Context, model_name: str | None
+) -> pd.DataFrame:
+    """The group's per-network table (accuracy, distance from init, the consensus alignment,
+    the convex controls' distance to their minimiser): O(N), no all-pairs matrices."""
+    config = dumps[0].config
+    x_test = data.test.images("float64")
+    params = [d.params.astype(np.float64) for d in dumps]
+    inits = [initial_params(d, k).astype(np.float64) for k, d in enumerate(dumps)]
+    init_outputs = [output_probabilities(p, x_test, config.model, config.activation) for p in inits]
+    networks = _network_table(list(dumps), params, inits, init_outputs, ctx, model_name)
+    networks = networks.assign(
+        dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
+    )
+    _add_convex_columns(networks, params, data, list(dumps))
+    return networks
+
+
 def _add_convex_columns(
-    networks: pd.DataFrame, trained: _Side, data: Mnist, dumps: list[Dump]
+    networks: pd.DataFrame, params: list[Params], data: Mnist, dumps: list[Dump]
 ) -> None:
     """How near the convex controls with L2 are to their one minimiser (none for the MLP)."""
     config = dumps[0].config
     n_used = _shared_n_train(dumps)
     if config.model != "mlp" and config.lmbda > 0 and config.l2 == "all":
-        networks["minimiser_bound"] = _minimiser_bounds(trained, data, config, n_used)
+        networks["minimiser_bound"] = _minimiser_bounds(params, data, config, n_used)
     if config.model == "linear" and config.lmbda > 0:
-        networks["relative_to_minimiser"] = _relative_to_minimiser(trained, data, config)
+        networks["relative_to_minimiser"] = _relative_to_minimiser(params, data, config)
 
 
-def _minimiser_bounds(side: _Side, data: Mnist, config, n_used: int) -> list[float]:
+def _minimiser_bounds(params: list[Params], data: Mnist, config, n_used: int) -> list[float]:
     """A certified bound on each convex model's distance to the unique minimiser, relative
     to its norm: the L2 term makes the loss (lmbda / n)-strongly convex."""
     train = Split(data.train.pixels[:n_used], data.train.labels[:n_used])
     return [
-        convex.minimiser_distance_bound(v.params, train, config) / np.linalg.norm(flatten(v.params))
-        for v in side.views
+        convex.minimiser_distance_bound(p, train, config) / np.linalg.norm(flatten(p))
+        for p in params
     ]
 
 
-def _relative_to_minimiser(side: _Side, data: Mnist, config) -> list[float]:
+def _relative_to_minimiser(params: list[Params], data: Mnist, config) -> list[float]:
     """Each linear model's distance to the closed-form minimiser, relative to its norm."""
     train = Split(data.train.pixels[: config.n_train], data.train.labels[: config.n_train])
     best = flatten(convex.linear_minimiser(train, config.lmbda, config.l2))
-    return [
-        float(np.linalg.norm(flatten(v.params) - best) / np.linalg.norm(best)) for v in side.views
-    ]
+    return [float(np.linalg.norm(flatten(p) - best) / np.linalg.norm(best)) for p in params]
 
 
 def _network_table(
-    dumps: list[Dump], trained: _Side, untrained: _Side, ctx: _Context, model_name: str | None
+    dumps: list[Dump],
+    params: list[Params],
+    inits: list[Params],
+    init_outputs: list[np.ndarray],
+    ctx: _Context,
+    model_name: str | None,
 ) -> pd.DataFrame:
-    params = [v.params for v in trained.views]
     aligned, consensus_mean, sweeps = alignment.consensus(params, activation=ctx.activation)
     labels = ctx.test_labels
     rows = []
-    for dump, view, init, member in zip(
-        dumps, trained.views, untrained.views, aligned, strict=True
+    for dump, own, init, init_output, member in zip(
+        dumps, params, inits, init_outputs, aligned, strict=True
     ):
         last = dump.network.metrics[-1]
-        flat, flat_init = flatten(view.params), flatten(init.params)
+        flat, flat_init = flatten(own), flatten(init)
         if not dump.init_known:  # a fresh init is a null, not where this network started
             flat_init = np.full_like(flat_init, np.nan)
         to_consensus = flatten(member) - flatten(consensus_mean)
@@ -732,7 +952,7 @@ def _network_table(
                 **group_columns(dump, model_name),
                 **seed_columns(dump),
                 "test_accuracy": last.test_accuracy,
-                "null_test_accuracy": float(np.mean(init.outputs_test.argmax(axis=1) == labels)),
+                "null_test_accuracy": float(np.mean(init_output.argmax(axis=1) == labels)),
                 "validation_accuracy": last.validation_accuracy,
                 "train_cost": last.train_cost,
                 "norm": float(np.linalg.norm(flat)),

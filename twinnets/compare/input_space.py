@@ -63,6 +63,50 @@ class InputSpace:
         return float(np.sum(self.unseen_coordinates(weight_difference) ** 2))
 
 
+@dataclass(frozen=True, eq=False)  # arrays: compare by identity
+class ImageGeometry:
+    """Where two first layers differ as seen by a set of images, without the images.
+
+    With ``X~ = [X | 1]`` (n, n_in + 1) and ``X~^T X~ = R R^T`` (``root``, from its
+    eigen-decomposition), two first layers' pre-activations differ on the images by
+    ``||X~ (A - B)^T||_F = ||(A - B) R||_F`` for A, B = [W1 | b1]. So each network's
+    ``coordinates`` (n_hidden, lit pixels + 1) are computed once, and a pair's pre-activation
+    distance (under any hidden-unit permutation and sign flips, which act on their rows) is
+    a difference of two small arrays, not of two (n, n_hidden) products. Equal to the
+    direct ``||Z_A - Z_B||`` in exact arithmetic; in floating point the two agree to
+    rounding (about 1e-13, relative), and neither cancels: no difference of large squares.
+    """
+
+    root: np.ndarray
+
+    @classmethod
+    def from_images(cls, x: np.ndarray) -> ImageGeometry:
+        """The factored second moments of images ``x`` (n, n_in)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or len(x) == 0:
+            raise ValueError(f"need images as an (n, n_in) array, got {x.shape}")
+        # a pixel no image lights adds exactly nothing: its row of R is exactly 0, not the
+        # square root of an eigenvalue that rounding left at 1e-12 instead of 0
+        lit = np.flatnonzero(np.any(x != 0, axis=0))
+        lit_x = x[:, lit]
+        moments = np.empty((len(lit) + 1,) * 2)
+        moments[:-1, :-1] = lit_x.T @ lit_x
+        moments[:-1, -1] = moments[-1, :-1] = lit_x.sum(axis=0)
+        moments[-1, -1] = len(x)
+        values, vectors = np.linalg.eigh(moments)
+        root = np.zeros((x.shape[1] + 1, len(lit) + 1))
+        # rounding can make tiny eigenvalues slightly negative
+        root[np.append(lit, x.shape[1])] = vectors * np.sqrt(np.clip(values, 0.0, None))
+        return cls(root)
+
+    def coordinates(self, weights: np.ndarray, biases: np.ndarray) -> np.ndarray:
+        """``[W | b] R``: first layers (..., n_hidden, n_in) and biases (..., n_hidden) in the
+        images' coordinates, (..., n_hidden, lit pixels + 1); their norm is ``||Z||_F``."""
+        weights = np.asarray(weights, dtype=np.float64)
+        biases = np.asarray(biases, dtype=np.float64)
+        return np.concatenate([weights, biases[..., None]], axis=-1) @ self.root
+
+
 def preactivations(weights: np.ndarray, biases: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The first layer's weighted inputs ``Z = X W^T + b`` (n, n_out), in float64."""
     return x @ weights.astype(np.float64).T + biases.astype(np.float64)

@@ -1,13 +1,15 @@
 """A group's pairwise analysis cut into shards: one job per pair of tiles of networks.
 
-A group of N networks has N (N - 1) / 2 pairs; at about 6 ms a pair, 1,024 networks take
-50 minutes in one process, and the all-pairs Gram matrices of ``groups._Side`` grow as
-N^2. So the networks (in the group's order) are cut into *tiles* of ``tile`` networks,
-and a *shard* is a pair of tiles (ti <= tj): the pairs (i, j), i < j, with i in tile ti
-and j in tile tj. A shard reads only its (at most 2 ``tile``) networks, computes each
-one's views (activations, outputs, trained and rebuilt init) once, and the Gram, CKA,
-correlation and function matrices over its networks only, so its memory is bounded
-whatever N. Off-diagonal shards hold ``tile^2`` pairs each, diagonal ones about half.
+A group of N networks has N (N - 1) / 2 pairs (523,776 for 1,024 networks), and the
+all-pairs matrices grow as N^2. So the networks (in the group's order) are cut into
+*tiles* of ``tile`` networks, and a *shard* is a pair of tiles (ti <= tj): the pairs
+(i, j), i < j, with i in tile ti and j in tile tj. A shard reads only its (at most
+2 ``tile``) networks, computes each one's activations and outputs (trained and rebuilt
+init) once, and the Gram, CKA, correlation and function matrices over its networks only
+(for an off-diagonal shard, only the blocks between its two tiles:
+``twinnets.compare.pair_batch``), so its memory is bounded whatever N. Off-diagonal
+shards hold ``tile^2`` pairs each, diagonal ones about half; each network's activations
+are computed once in each of the N / ``tile`` shards its tile is in.
 
 **The same results as one job.** Which pairs are analysed, their kinds, and which get
 loss barriers (``barriers.select_barrier_pairs``, balanced across kinds) are decided
@@ -47,23 +49,21 @@ from twinnets.compare import barriers
 from twinnets.compare.groups import (
     BARRIER_PAIRS,
     GROUP_PAIR_COLUMNS,
-    _add_convex_columns,
     _check_group,
     _context,
-    _network_table,
-    _sides,
-    initial_params,
+    network_table,
     pair_kind,
     pair_tables,
 )
 from twinnets.compare.input_space import UNSEEN_VARIANCE
 from twinnets.data.mnist import load_mnist
 from twinnets.dumps.storage import Dump, config_from_metadata, read_dump, read_metadata
-from twinnets.train.network import Params, TrainedNetwork, output_probabilities
+from twinnets.train.network import TrainedNetwork
 
-#: Networks per tile (config ``analysis.shard_networks``): 64 keeps the default grid's
-#: groups (9 networks) and the 64-network benchmark group in one shard.
-SHARD_NETWORKS = 64
+#: Networks per tile (config ``analysis.shard_networks``). A shard computes its networks'
+#: activations and outputs once, so a group of N networks computes each N / tile times:
+#: 256 makes that 4 for 1,024 networks, at about 3 GB per shard job ([784, 30, 10]).
+SHARD_NETWORKS = 256
 #: At most this many tiles per group (``tile_size``): at most 2,080 shard jobs, so that a
 #: group of 16,384 networks plans in seconds; its shards then hold more pairs each.
 MAX_TILES = 64
@@ -374,12 +374,11 @@ def _shard_tables(
     # the context of the whole group (dead pixels, unseen directions, barrier images)
     ctx = _context(dumps, data, any(flags), unseen_variance, n_train)
     if not plan.pairs:
-        pairs, curves = pair_tables([], None, None, ctx, [], [], [], model_name)  # type: ignore[arg-type]
+        pairs, curves = pair_tables([], data, ctx, [], [], [], model_name)
         return pairs.assign(**{PAIR_INDEX: pd.Series(dtype="int64")}), _with_index(curves, [])
-    trained, untrained = _sides(dumps, data, positions)
     local_pairs = [(local[i], local[j]) for i, j in plan.pairs]
     pairs, curves = pair_tables(
-        dumps, trained, untrained, ctx, local_pairs, plan.kinds, flags, model_name
+        dumps, data, ctx, local_pairs, plan.kinds, flags, model_name, positions
     )
     pairs[PAIR_INDEX] = plan.index
     barrier_index = [k for k, flag in zip(plan.index, flags, strict=True) if flag]
@@ -481,19 +480,6 @@ def merge_shards(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return merged[list(columns)].infer_objects()
 
 
-@dataclasses.dataclass
-class _Network:
-    """What the per-network table needs of one parameter vector: no activations."""
-
-    params: Params
-    outputs_test: np.ndarray | None = None
-
-
-@dataclasses.dataclass
-class _Networks:
-    views: list[_Network]
-
-
 def analyze_networks(
     dump_paths: Sequence[str | os.PathLike],
     mnist_dir: str | os.PathLike,
@@ -505,17 +491,4 @@ def analyze_networks(
     dumps = [read_dump(p) for p in dump_paths]
     _check_group(dumps)
     data = load_mnist(mnist_dir, n_train=max(d.config.n_train for d in dumps))
-    ctx = _context(dumps, data, False, unseen_variance)
-    model, activation = dumps[0].config.model, dumps[0].config.activation
-    x_test = data.test.images("float64")
-    trained = _Networks([_Network(d.params.astype(np.float64)) for d in dumps])
-    inits = [initial_params(d, k).astype(np.float64) for k, d in enumerate(dumps)]
-    untrained = _Networks(
-        [_Network(p, output_probabilities(p, x_test, model, activation)) for p in inits]
-    )
-    networks = _network_table(dumps, trained, untrained, ctx, model_name)  # type: ignore[arg-type]
-    networks = networks.assign(
-        dead_pixels=int(ctx.dead.sum()), unseen_directions=ctx.space.n_unseen
-    )
-    _add_convex_columns(networks, trained, data, dumps)  # type: ignore[arg-type]
-    return networks
+    return network_table(dumps, data, _context(dumps, data, False, unseen_variance), model_name)

@@ -9,14 +9,19 @@ What it measures
        submits its first job, and that every cluster job pays again when it reads the
        workflow. Issue #17's targets: at most 60 s for 4,096 networks and 4 min for 16,384.
     2. Analysis (``--analysis-networks``, default 128; 0 skips it): real groups of that many
-       [784, 30, 10] networks (1,000 training images, init seed = order seed; trained once
-       and cached under ``--cache``, training not timed), at checkpoints 1 and 0, cut in two
-       tiles: the CPU seconds (one BLAS thread, as a job runs it) of a diagonal shard and
-       an off-diagonal one (``twinnets.compare.shards.analyze_shard``, no barriers), the
-       shards a big group is made of; hence seconds per 10,000 pairs; one pair's loss
+       [784, 30, 10] networks (1,000 training images, init seed = order seed, so every init
+       is distinct and no null is shared; trained once and cached under ``--cache``,
+       training not timed), at checkpoints 1 and 0, cut in two tiles: the CPU seconds (one
+       BLAS thread, as a job runs it) of a diagonal shard and an off-diagonal one
+       (``twinnets.compare.shards.analyze_shard``, no barriers), and of an off-diagonal
+       shard of half the tile; hence seconds per 10,000 pairs, and (from the two
+       off-diagonal shards) the cost per network and per pair of a shard; one pair's loss
        barrier; and the group's pair plan (``plan_pairs``), per pair. From those, the
        projected wall time of all pairs of 1,024 networks at checkpoints 0 and 1 on 2 cores
-       (issue #17's case: its 16 + 120 shards per checkpoint are exactly the measured kinds).
+       (issue #17's case) in the default tiles, for networks with distinct inits: a crossed
+       grid's nulls are shared by the pairs of the same two init seeds and measured once
+       (``pair_batch.measure_networks``), so its real run is faster (README, "Run on a
+       cluster").
     3. A projection from those unit costs: ``--project-networks`` networks (10,000) trained
        for ``--project-epochs`` (30) on 50,000 images, their pairs analysed (one group, the
        last checkpoint: N (N - 1) / 2 = 5 x 10^7 pairs, or ``--max-pairs`` per kind for 4
@@ -140,6 +145,13 @@ def measure_analysis(mnist: str, n: int, n_train: int, cache: Path) -> dict:
                         p, mnist, s, tile, barrier_pairs=0
                     )
                 )
+            # an off-diagonal shard of half the tile: a quarter of the pairs, half the
+            # networks, so that per-network and per-pair costs can be told apart
+            row[f"shard_half_epochs_{epochs}_seconds"] = _cpu_seconds(
+                lambda p=paths: shards.analyze_shard(
+                    p[:tile], mnist, "0-1", tile // 2, barrier_pairs=0
+                )
+            )
         two = groups[1][:2]
         row["barrier_seconds"] = _cpu_seconds(
             lambda: shards.analyze_shard(two, mnist, "0-0", tile=2, barrier_pairs=1)
@@ -163,24 +175,24 @@ def measure_analysis(mnist: str, n: int, n_train: int, cache: Path) -> dict:
 
 
 def shard_model(unit: dict, epochs: int) -> tuple[float, float]:
-    """CPU seconds per network and per pair of a shard at checkpoint ``epochs``, from the two
-    measured shards (c = a networks + b pairs): a shard computes each of its networks'
-    activations and outputs once (a), and each pair's metrics and its share of the Gram
-    products (b), so the fit projects shards of any tile size."""
+    """CPU seconds per network and per pair of an off-diagonal shard at checkpoint
+    ``epochs``, fitted to the two measured off-diagonal shards (c = a networks + b pairs;
+    tiles of t and t / 2: 2 t networks and t^2 pairs, t networks and t^2 / 4 pairs): a shard
+    computes each of its networks' activations and outputs once (a), and each pair's metrics
+    and its share of the Gram products (b), so the fit projects shards of any tile size."""
     tile = unit["tile"]
-    n_d, p_d = tile, tile * (tile - 1) // 2
-    n_o, p_o = 2 * tile, tile * tile
-    c_d = unit[f"shard_0-0_epochs_{epochs}_seconds"]
-    c_o = unit[f"shard_0-1_epochs_{epochs}_seconds"]
-    per_network = (c_d * p_o - c_o * p_d) / (n_d * p_o - n_o * p_d)
-    return per_network, (c_d - per_network * n_d) / p_d
+    n_o, p_o, c_o = 2 * tile, tile * tile, unit[f"shard_0-1_epochs_{epochs}_seconds"]
+    n_h, p_h, c_h = tile, (tile // 2) ** 2, unit[f"shard_half_epochs_{epochs}_seconds"]
+    per_pair = (c_o - c_h * n_o / n_h) / (p_o - p_h * n_o / n_h)
+    return (c_o - per_pair * p_o) / n_o, per_pair
 
 
 def group_seconds(unit: dict, epochs: int, networks: int, tile: int) -> float:
     """Projected CPU seconds of all shards of a group of ``networks`` in tiles of ``tile``."""
     per_network, per_pair = shard_model(unit, epochs)
     n_tiles = math.ceil(networks / tile)
-    # every tile is read by the n_tiles shards of its row and column
+    # every tile is read by the n_tiles shards of its row and column (a diagonal shard's
+    # Gram, over one tile, costs what its pairs would cost across two: an upper bound)
     return per_network * networks * n_tiles + per_pair * networks * (networks - 1) / 2
 
 

@@ -151,6 +151,19 @@ def test_analysis_follows_networks_pairs_and_barriers():
     assert resources.tables_runtime(10**6) > resources.tables_runtime(10)
 
 
+def test_batched_shards_ask_for_what_they_measured():
+    s = resources.shard_seconds
+    # two tiles of 256 [784, 30, 10] networks of a 1,024-network group, one epoch on 1,000
+    # images: 56-64 s of CPU measured (README, "Run on a cluster"); pair by pair, 50 x more
+    batched = s(NIELSEN, 1024, 512, 65_536, 1_000, 45, batched=True)
+    assert 64 <= batched <= 3 * 64
+    assert s(NIELSEN, 1024, 512, 65_536, 1_000, 45) > 10 * batched
+    assert resources.shard_runtime(NIELSEN, 1024, 512, 65_536, 1_000, 45, batched=True) <= 10
+    # wider networks: the Gram products grow as h^2 and the assignments as h^3
+    wide = s([784, 100, 10], 1024, 512, 65_536, 1_000, 45, batched=True)
+    assert wide > 20 * batched
+
+
 def test_shards_follow_their_own_pairs_and_the_group_plan():
     s, m = resources.shard_seconds, resources.shard_mem_mb
     # one shard of all 64 networks costs what the unsharded analysis does, plus the plan

@@ -58,6 +58,15 @@ ANALYSIS_SECONDS_PER_GROUP = 3.0
 ANALYSIS_SECONDS_PER_NETWORK = 0.1
 ANALYSIS_SECONDS_PER_PAIR = 0.03
 ANALYSIS_SECONDS_PER_BARRIER = 1.0
+#: The many-pairs path of a shard (``twinnets.compare.pair_batch``: one hidden layer of
+#: sigmoid or tanh units): seconds per network (its activations and outputs, trained and
+#: init: 49 ms measured) and per pair (both sides: 0.97 ms measured, about half of it the
+#: Gram products) for [784, 30, 10], with every init distinct (``bench/bench_scale.py``,
+#: 2026-12-02). A pair's cost grows with the hidden width h as h^2 (the Gram products) to
+#: h^3 (the assignments); ``batched_pair_factor`` takes the cube, and never less than h/30.
+BATCHED_SECONDS_PER_NETWORK = 0.05
+BATCHED_SECONDS_PER_PAIR = 0.001
+REFERENCE_HIDDEN = 30
 #: Sharded analysis (``twinnets.compare.shards``): every shard job reads the metadata of
 #: all its group's dumps (a Parquet schema each) and plans all the group's pairs (their
 #: kinds and the group-wide barrier choice: about 2 us a pair in Python), and the per-group
@@ -252,6 +261,7 @@ def shard_seconds(
     pairs: int,
     n_train: int,
     barrier_pairs: int,
+    batched: bool = False,
 ) -> float:
     """Estimated compute seconds of one analysis shard: ``pairs`` pairs of its ``networks``
     networks, out of a group of ``group_networks``.
@@ -259,21 +269,34 @@ def shard_seconds(
     As ``analyze_seconds`` for its own networks and pairs, with at most
     ``min(barrier_pairs, pairs)`` barriers (the group-wide budget may all fall in one
     shard), plus planning the whole group's pairs (which every shard does alike).
+    ``batched``: the shard's networks take the many-pairs path (``pair_batch.applies``).
     """
     scale = parameter_count(sizes) / REFERENCE_PARAMS
     group_pairs = group_networks * (group_networks - 1) // 2
     barrier_images = (n_train + 10_000) / REFERENCE_BARRIER_IMAGES
+    if batched:
+        work = (
+            networks * BATCHED_SECONDS_PER_NETWORK * scale
+            + pairs * BATCHED_SECONDS_PER_PAIR * batched_pair_factor(sizes)
+        )
+    else:
+        work = scale * (networks * ANALYSIS_SECONDS_PER_NETWORK + pairs * ANALYSIS_SECONDS_PER_PAIR)
     return (
-        scale
+        work
+        + scale
         * (
             ANALYSIS_SECONDS_PER_GROUP * n_train / 50_000
-            + networks * ANALYSIS_SECONDS_PER_NETWORK
-            + pairs * ANALYSIS_SECONDS_PER_PAIR
             + min(barrier_pairs, pairs) * ANALYSIS_SECONDS_PER_BARRIER * barrier_images
         )
         + group_networks * ANALYSIS_SECONDS_PER_HEADER
         + group_pairs * ANALYSIS_SECONDS_PER_PLANNED_PAIR
     )
+
+
+def batched_pair_factor(sizes: Sequence[int]) -> float:
+    """A batched pair's cost relative to [784, 30, 10]'s: (h / 30)^3, at least h / 30."""
+    ratio = sum(sizes[1:-1]) / REFERENCE_HIDDEN
+    return max(ratio, ratio**3)
 
 
 def shard_runtime(
@@ -283,12 +306,12 @@ def shard_runtime(
     pairs: int,
     n_train: int,
     barrier_pairs: int,
+    batched: bool = False,
     attempt: int = 1,
 ) -> int:
     """Minutes for one analysis shard (see ``shard_seconds``)."""
-    return minutes(
-        shard_seconds(sizes, group_networks, networks, pairs, n_train, barrier_pairs), attempt
-    )
+    seconds = shard_seconds(sizes, group_networks, networks, pairs, n_train, barrier_pairs, batched)
+    return minutes(seconds, attempt)
 
 
 def shard_mem_mb(
@@ -298,10 +321,14 @@ def shard_mem_mb(
     pairs: int,
     n_train: int,
     barrier_pairs: int,
+    batched: bool = False,
     attempt: int = 1,
 ) -> int:
     """MB for one analysis shard: ``analyze_mem_mb``'s terms for its own networks (the
-    Gram matrices over them only) and pairs, plus the group-wide plan of pairs."""
+    Gram matrices over them only) and pairs, plus the group-wide plan of pairs. The same for
+    both paths (``batched`` or not): the many-pairs path's stacked activations and its cost,
+    Gram and correlation blocks fit in it (3.5 GB measured, 10.8 GB asked, for two tiles of
+    256 [784, 30, 10] networks)."""
     hidden = sum(sizes[1:-1])
     per_network = (
         HELD_OUT_IMAGES * sum(sizes[1:]) * 8 + 2 * parameter_count(sizes) * DUMP_BYTES_PER_PARAM

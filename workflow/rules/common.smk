@@ -6,6 +6,7 @@ from twinnets.pipeline import grid
 from twinnets.pipeline import imported
 from twinnets.data.mnist import DEFAULT_MIRRORS, FILES as MNIST_FILES
 from twinnets.pipeline.codehash import source_hash
+from twinnets.compare import pair_batch
 from twinnets.compare import shards as pairshards
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
@@ -169,20 +170,25 @@ def train_mem_mb(setting, block):
 
 def shard_work(wildcards):
     """What one analyze_shard job compares: sizes, the group's networks, its own networks
-    and pairs, training images, barriers."""
+    and pairs, training images, barriers, and whether it takes the many-pairs path."""
     n = group_size(wildcards)
     tile = group_tile(wildcards)
     networks, pairs = pairshards.shard_size(
         n, tile, pairshards.Shard.parse(wildcards.shard)
     )
     analysis = config["analysis"]
+    sizes = grid.parse_sizes(wildcards.sizes)
+    settings = grid.model_settings(config, wildcards.model)
     return (
-        grid.parse_sizes(wildcards.sizes),
+        sizes,
         n,
         networks,
         pairs,
         config["data"]["n_train"],
         analysis["barrier_pairs"],
+        pair_batch.applies(
+            sizes, settings["model"], settings.get("activation", "sigmoid")
+        ),
     )
 
 

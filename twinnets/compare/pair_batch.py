@@ -234,7 +234,8 @@ def _alignments(
         perms[p, 1], _ = alignment.assignment(cost, signed=False)
         perms[p, 2], signs[p, 2] = alignment.assignment(cost, signed)
         corr = matrices.correlations(i, j)
-        perms[p, 3], signs[p, 3] = alignment.assignment(corr, signed)
+        # as ``alignment.match_activations``: NaN (a diverged network's) never pairs units
+        perms[p, 3], signs[p, 3] = alignment.assignment(np.nan_to_num(corr), signed)
         matched[p] = corr[units, perms[p, 3]] * signs[p, 3]
     return perms, signs, matched
 

@@ -571,282 +571,288 @@ def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, 
 
 
 @njit(**_JIT)
-def _gather_column(theta, grad, k, w0, stride, deltas, who, what, count, table, step, fused, zero):
-    """Pixel k's first-layer column: its gradient over the chunk's images that have the
-    pixel, in their mini-batch order (``who``, ``what``: their places and raw values),
-    added to ``grad``'s column (``fused`` false) or, when the chunk is the whole
-    mini-batch (``fused``), summed from zero and applied at once:
-    ``theta = theta - step * g``, the update's own arithmetic; ``grad`` is not touched."""
-    at = k * CHUNK
-    jb = 0
-    while jb < stride:
-        q = np.uint64(w0 + k * stride + jb)
-        if stride - jb >= 2 * LANES:
-            if fused:
-                g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = g9 = g10 = g11 = g12 = g13 = g14 = (
-                    g15
-                ) = g16 = g17 = g18 = g19 = g20 = g21 = g22 = g23 = g24 = g25 = g26 = g27 = g28 = (
-                    g29
-                ) = g30 = g31 = zero
+def _gather_columns(
+    theta, grad, cols, n_cols, w0, stride, deltas, who, what, count, table, step, fused, zero
+):
+    """The first-layer columns of the pixels ``cols[:n_cols]``: each one's gradient over
+    the chunk's images that have the pixel, in their mini-batch order (``who``, ``what``:
+    their places in the chunk and raw values), added to ``grad``'s column (``fused``
+    false) or, when the chunk is the whole mini-batch (``fused``), summed from zero and
+    applied at once, ``theta = theta - step * g``, the update's own arithmetic (``grad``
+    is not touched). Resets the pixels' ``count``."""
+    for t in range(n_cols):
+        k = cols[t]
+        at = k * CHUNK
+        jb = 0
+        while jb < stride:
+            q = np.uint64(w0 + k * stride + jb)
+            if stride - jb >= 2 * LANES:
+                if fused:
+                    g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = g9 = g10 = g11 = g12 = g13 = (
+                        g14
+                    ) = g15 = g16 = g17 = g18 = g19 = g20 = g21 = g22 = g23 = g24 = g25 = g26 = (
+                        g27
+                    ) = g28 = g29 = g30 = g31 = zero
+                else:
+                    g0 = grad[q + np.uint64(0)]
+                    g1 = grad[q + np.uint64(1)]
+                    g2 = grad[q + np.uint64(2)]
+                    g3 = grad[q + np.uint64(3)]
+                    g4 = grad[q + np.uint64(4)]
+                    g5 = grad[q + np.uint64(5)]
+                    g6 = grad[q + np.uint64(6)]
+                    g7 = grad[q + np.uint64(7)]
+                    g8 = grad[q + np.uint64(8)]
+                    g9 = grad[q + np.uint64(9)]
+                    g10 = grad[q + np.uint64(10)]
+                    g11 = grad[q + np.uint64(11)]
+                    g12 = grad[q + np.uint64(12)]
+                    g13 = grad[q + np.uint64(13)]
+                    g14 = grad[q + np.uint64(14)]
+                    g15 = grad[q + np.uint64(15)]
+                    g16 = grad[q + np.uint64(16)]
+                    g17 = grad[q + np.uint64(17)]
+                    g18 = grad[q + np.uint64(18)]
+                    g19 = grad[q + np.uint64(19)]
+                    g20 = grad[q + np.uint64(20)]
+                    g21 = grad[q + np.uint64(21)]
+                    g22 = grad[q + np.uint64(22)]
+                    g23 = grad[q + np.uint64(23)]
+                    g24 = grad[q + np.uint64(24)]
+                    g25 = grad[q + np.uint64(25)]
+                    g26 = grad[q + np.uint64(26)]
+                    g27 = grad[q + np.uint64(27)]
+                    g28 = grad[q + np.uint64(28)]
+                    g29 = grad[q + np.uint64(29)]
+                    g30 = grad[q + np.uint64(30)]
+                    g31 = grad[q + np.uint64(31)]
+                for c in range(at, at + count[k]):
+                    x = table[what[c]]
+                    r = np.uint64(who[c] * stride + jb)
+                    g0 = g0 + deltas[r + np.uint64(0)] * x
+                    g1 = g1 + deltas[r + np.uint64(1)] * x
+                    g2 = g2 + deltas[r + np.uint64(2)] * x
+                    g3 = g3 + deltas[r + np.uint64(3)] * x
+                    g4 = g4 + deltas[r + np.uint64(4)] * x
+                    g5 = g5 + deltas[r + np.uint64(5)] * x
+                    g6 = g6 + deltas[r + np.uint64(6)] * x
+                    g7 = g7 + deltas[r + np.uint64(7)] * x
+                    g8 = g8 + deltas[r + np.uint64(8)] * x
+                    g9 = g9 + deltas[r + np.uint64(9)] * x
+                    g10 = g10 + deltas[r + np.uint64(10)] * x
+                    g11 = g11 + deltas[r + np.uint64(11)] * x
+                    g12 = g12 + deltas[r + np.uint64(12)] * x
+                    g13 = g13 + deltas[r + np.uint64(13)] * x
+                    g14 = g14 + deltas[r + np.uint64(14)] * x
+                    g15 = g15 + deltas[r + np.uint64(15)] * x
+                    g16 = g16 + deltas[r + np.uint64(16)] * x
+                    g17 = g17 + deltas[r + np.uint64(17)] * x
+                    g18 = g18 + deltas[r + np.uint64(18)] * x
+                    g19 = g19 + deltas[r + np.uint64(19)] * x
+                    g20 = g20 + deltas[r + np.uint64(20)] * x
+                    g21 = g21 + deltas[r + np.uint64(21)] * x
+                    g22 = g22 + deltas[r + np.uint64(22)] * x
+                    g23 = g23 + deltas[r + np.uint64(23)] * x
+                    g24 = g24 + deltas[r + np.uint64(24)] * x
+                    g25 = g25 + deltas[r + np.uint64(25)] * x
+                    g26 = g26 + deltas[r + np.uint64(26)] * x
+                    g27 = g27 + deltas[r + np.uint64(27)] * x
+                    g28 = g28 + deltas[r + np.uint64(28)] * x
+                    g29 = g29 + deltas[r + np.uint64(29)] * x
+                    g30 = g30 + deltas[r + np.uint64(30)] * x
+                    g31 = g31 + deltas[r + np.uint64(31)] * x
+                if fused:
+                    t0 = theta[q + np.uint64(0)] - step * g0
+                    t1 = theta[q + np.uint64(1)] - step * g1
+                    t2 = theta[q + np.uint64(2)] - step * g2
+                    t3 = theta[q + np.uint64(3)] - step * g3
+                    t4 = theta[q + np.uint64(4)] - step * g4
+                    t5 = theta[q + np.uint64(5)] - step * g5
+                    t6 = theta[q + np.uint64(6)] - step * g6
+                    t7 = theta[q + np.uint64(7)] - step * g7
+                    t8 = theta[q + np.uint64(8)] - step * g8
+                    t9 = theta[q + np.uint64(9)] - step * g9
+                    t10 = theta[q + np.uint64(10)] - step * g10
+                    t11 = theta[q + np.uint64(11)] - step * g11
+                    t12 = theta[q + np.uint64(12)] - step * g12
+                    t13 = theta[q + np.uint64(13)] - step * g13
+                    t14 = theta[q + np.uint64(14)] - step * g14
+                    t15 = theta[q + np.uint64(15)] - step * g15
+                    t16 = theta[q + np.uint64(16)] - step * g16
+                    t17 = theta[q + np.uint64(17)] - step * g17
+                    t18 = theta[q + np.uint64(18)] - step * g18
+                    t19 = theta[q + np.uint64(19)] - step * g19
+                    t20 = theta[q + np.uint64(20)] - step * g20
+                    t21 = theta[q + np.uint64(21)] - step * g21
+                    t22 = theta[q + np.uint64(22)] - step * g22
+                    t23 = theta[q + np.uint64(23)] - step * g23
+                    t24 = theta[q + np.uint64(24)] - step * g24
+                    t25 = theta[q + np.uint64(25)] - step * g25
+                    t26 = theta[q + np.uint64(26)] - step * g26
+                    t27 = theta[q + np.uint64(27)] - step * g27
+                    t28 = theta[q + np.uint64(28)] - step * g28
+                    t29 = theta[q + np.uint64(29)] - step * g29
+                    t30 = theta[q + np.uint64(30)] - step * g30
+                    t31 = theta[q + np.uint64(31)] - step * g31
+                    theta[q + np.uint64(0)] = t0
+                    theta[q + np.uint64(1)] = t1
+                    theta[q + np.uint64(2)] = t2
+                    theta[q + np.uint64(3)] = t3
+                    theta[q + np.uint64(4)] = t4
+                    theta[q + np.uint64(5)] = t5
+                    theta[q + np.uint64(6)] = t6
+                    theta[q + np.uint64(7)] = t7
+                    theta[q + np.uint64(8)] = t8
+                    theta[q + np.uint64(9)] = t9
+                    theta[q + np.uint64(10)] = t10
+                    theta[q + np.uint64(11)] = t11
+                    theta[q + np.uint64(12)] = t12
+                    theta[q + np.uint64(13)] = t13
+                    theta[q + np.uint64(14)] = t14
+                    theta[q + np.uint64(15)] = t15
+                    theta[q + np.uint64(16)] = t16
+                    theta[q + np.uint64(17)] = t17
+                    theta[q + np.uint64(18)] = t18
+                    theta[q + np.uint64(19)] = t19
+                    theta[q + np.uint64(20)] = t20
+                    theta[q + np.uint64(21)] = t21
+                    theta[q + np.uint64(22)] = t22
+                    theta[q + np.uint64(23)] = t23
+                    theta[q + np.uint64(24)] = t24
+                    theta[q + np.uint64(25)] = t25
+                    theta[q + np.uint64(26)] = t26
+                    theta[q + np.uint64(27)] = t27
+                    theta[q + np.uint64(28)] = t28
+                    theta[q + np.uint64(29)] = t29
+                    theta[q + np.uint64(30)] = t30
+                    theta[q + np.uint64(31)] = t31
+                else:
+                    grad[q + np.uint64(0)] = g0
+                    grad[q + np.uint64(1)] = g1
+                    grad[q + np.uint64(2)] = g2
+                    grad[q + np.uint64(3)] = g3
+                    grad[q + np.uint64(4)] = g4
+                    grad[q + np.uint64(5)] = g5
+                    grad[q + np.uint64(6)] = g6
+                    grad[q + np.uint64(7)] = g7
+                    grad[q + np.uint64(8)] = g8
+                    grad[q + np.uint64(9)] = g9
+                    grad[q + np.uint64(10)] = g10
+                    grad[q + np.uint64(11)] = g11
+                    grad[q + np.uint64(12)] = g12
+                    grad[q + np.uint64(13)] = g13
+                    grad[q + np.uint64(14)] = g14
+                    grad[q + np.uint64(15)] = g15
+                    grad[q + np.uint64(16)] = g16
+                    grad[q + np.uint64(17)] = g17
+                    grad[q + np.uint64(18)] = g18
+                    grad[q + np.uint64(19)] = g19
+                    grad[q + np.uint64(20)] = g20
+                    grad[q + np.uint64(21)] = g21
+                    grad[q + np.uint64(22)] = g22
+                    grad[q + np.uint64(23)] = g23
+                    grad[q + np.uint64(24)] = g24
+                    grad[q + np.uint64(25)] = g25
+                    grad[q + np.uint64(26)] = g26
+                    grad[q + np.uint64(27)] = g27
+                    grad[q + np.uint64(28)] = g28
+                    grad[q + np.uint64(29)] = g29
+                    grad[q + np.uint64(30)] = g30
+                    grad[q + np.uint64(31)] = g31
+                jb += 2 * LANES
             else:
-                g0 = grad[q + np.uint64(0)]
-                g1 = grad[q + np.uint64(1)]
-                g2 = grad[q + np.uint64(2)]
-                g3 = grad[q + np.uint64(3)]
-                g4 = grad[q + np.uint64(4)]
-                g5 = grad[q + np.uint64(5)]
-                g6 = grad[q + np.uint64(6)]
-                g7 = grad[q + np.uint64(7)]
-                g8 = grad[q + np.uint64(8)]
-                g9 = grad[q + np.uint64(9)]
-                g10 = grad[q + np.uint64(10)]
-                g11 = grad[q + np.uint64(11)]
-                g12 = grad[q + np.uint64(12)]
-                g13 = grad[q + np.uint64(13)]
-                g14 = grad[q + np.uint64(14)]
-                g15 = grad[q + np.uint64(15)]
-                g16 = grad[q + np.uint64(16)]
-                g17 = grad[q + np.uint64(17)]
-                g18 = grad[q + np.uint64(18)]
-                g19 = grad[q + np.uint64(19)]
-                g20 = grad[q + np.uint64(20)]
-                g21 = grad[q + np.uint64(21)]
-                g22 = grad[q + np.uint64(22)]
-                g23 = grad[q + np.uint64(23)]
-                g24 = grad[q + np.uint64(24)]
-                g25 = grad[q + np.uint64(25)]
-                g26 = grad[q + np.uint64(26)]
-                g27 = grad[q + np.uint64(27)]
-                g28 = grad[q + np.uint64(28)]
-                g29 = grad[q + np.uint64(29)]
-                g30 = grad[q + np.uint64(30)]
-                g31 = grad[q + np.uint64(31)]
-            for c in range(at, at + count[k]):
-                x = table[what[c]]
-                r = np.uint64(who[c] * stride + jb)
-                g0 = g0 + deltas[r + np.uint64(0)] * x
-                g1 = g1 + deltas[r + np.uint64(1)] * x
-                g2 = g2 + deltas[r + np.uint64(2)] * x
-                g3 = g3 + deltas[r + np.uint64(3)] * x
-                g4 = g4 + deltas[r + np.uint64(4)] * x
-                g5 = g5 + deltas[r + np.uint64(5)] * x
-                g6 = g6 + deltas[r + np.uint64(6)] * x
-                g7 = g7 + deltas[r + np.uint64(7)] * x
-                g8 = g8 + deltas[r + np.uint64(8)] * x
-                g9 = g9 + deltas[r + np.uint64(9)] * x
-                g10 = g10 + deltas[r + np.uint64(10)] * x
-                g11 = g11 + deltas[r + np.uint64(11)] * x
-                g12 = g12 + deltas[r + np.uint64(12)] * x
-                g13 = g13 + deltas[r + np.uint64(13)] * x
-                g14 = g14 + deltas[r + np.uint64(14)] * x
-                g15 = g15 + deltas[r + np.uint64(15)] * x
-                g16 = g16 + deltas[r + np.uint64(16)] * x
-                g17 = g17 + deltas[r + np.uint64(17)] * x
-                g18 = g18 + deltas[r + np.uint64(18)] * x
-                g19 = g19 + deltas[r + np.uint64(19)] * x
-                g20 = g20 + deltas[r + np.uint64(20)] * x
-                g21 = g21 + deltas[r + np.uint64(21)] * x
-                g22 = g22 + deltas[r + np.uint64(22)] * x
-                g23 = g23 + deltas[r + np.uint64(23)] * x
-                g24 = g24 + deltas[r + np.uint64(24)] * x
-                g25 = g25 + deltas[r + np.uint64(25)] * x
-                g26 = g26 + deltas[r + np.uint64(26)] * x
-                g27 = g27 + deltas[r + np.uint64(27)] * x
-                g28 = g28 + deltas[r + np.uint64(28)] * x
-                g29 = g29 + deltas[r + np.uint64(29)] * x
-                g30 = g30 + deltas[r + np.uint64(30)] * x
-                g31 = g31 + deltas[r + np.uint64(31)] * x
-            if fused:
-                t0 = theta[q + np.uint64(0)] - step * g0
-                t1 = theta[q + np.uint64(1)] - step * g1
-                t2 = theta[q + np.uint64(2)] - step * g2
-                t3 = theta[q + np.uint64(3)] - step * g3
-                t4 = theta[q + np.uint64(4)] - step * g4
-                t5 = theta[q + np.uint64(5)] - step * g5
-                t6 = theta[q + np.uint64(6)] - step * g6
-                t7 = theta[q + np.uint64(7)] - step * g7
-                t8 = theta[q + np.uint64(8)] - step * g8
-                t9 = theta[q + np.uint64(9)] - step * g9
-                t10 = theta[q + np.uint64(10)] - step * g10
-                t11 = theta[q + np.uint64(11)] - step * g11
-                t12 = theta[q + np.uint64(12)] - step * g12
-                t13 = theta[q + np.uint64(13)] - step * g13
-                t14 = theta[q + np.uint64(14)] - step * g14
-                t15 = theta[q + np.uint64(15)] - step * g15
-                t16 = theta[q + np.uint64(16)] - step * g16
-                t17 = theta[q + np.uint64(17)] - step * g17
-                t18 = theta[q + np.uint64(18)] - step * g18
-                t19 = theta[q + np.uint64(19)] - step * g19
-                t20 = theta[q + np.uint64(20)] - step * g20
-                t21 = theta[q + np.uint64(21)] - step * g21
-                t22 = theta[q + np.uint64(22)] - step * g22
-                t23 = theta[q + np.uint64(23)] - step * g23
-                t24 = theta[q + np.uint64(24)] - step * g24
-                t25 = theta[q + np.uint64(25)] - step * g25
-                t26 = theta[q + np.uint64(26)] - step * g26
-                t27 = theta[q + np.uint64(27)] - step * g27
-                t28 = theta[q + np.uint64(28)] - step * g28
-                t29 = theta[q + np.uint64(29)] - step * g29
-                t30 = theta[q + np.uint64(30)] - step * g30
-                t31 = theta[q + np.uint64(31)] - step * g31
-                theta[q + np.uint64(0)] = t0
-                theta[q + np.uint64(1)] = t1
-                theta[q + np.uint64(2)] = t2
-                theta[q + np.uint64(3)] = t3
-                theta[q + np.uint64(4)] = t4
-                theta[q + np.uint64(5)] = t5
-                theta[q + np.uint64(6)] = t6
-                theta[q + np.uint64(7)] = t7
-                theta[q + np.uint64(8)] = t8
-                theta[q + np.uint64(9)] = t9
-                theta[q + np.uint64(10)] = t10
-                theta[q + np.uint64(11)] = t11
-                theta[q + np.uint64(12)] = t12
-                theta[q + np.uint64(13)] = t13
-                theta[q + np.uint64(14)] = t14
-                theta[q + np.uint64(15)] = t15
-                theta[q + np.uint64(16)] = t16
-                theta[q + np.uint64(17)] = t17
-                theta[q + np.uint64(18)] = t18
-                theta[q + np.uint64(19)] = t19
-                theta[q + np.uint64(20)] = t20
-                theta[q + np.uint64(21)] = t21
-                theta[q + np.uint64(22)] = t22
-                theta[q + np.uint64(23)] = t23
-                theta[q + np.uint64(24)] = t24
-                theta[q + np.uint64(25)] = t25
-                theta[q + np.uint64(26)] = t26
-                theta[q + np.uint64(27)] = t27
-                theta[q + np.uint64(28)] = t28
-                theta[q + np.uint64(29)] = t29
-                theta[q + np.uint64(30)] = t30
-                theta[q + np.uint64(31)] = t31
-            else:
-                grad[q + np.uint64(0)] = g0
-                grad[q + np.uint64(1)] = g1
-                grad[q + np.uint64(2)] = g2
-                grad[q + np.uint64(3)] = g3
-                grad[q + np.uint64(4)] = g4
-                grad[q + np.uint64(5)] = g5
-                grad[q + np.uint64(6)] = g6
-                grad[q + np.uint64(7)] = g7
-                grad[q + np.uint64(8)] = g8
-                grad[q + np.uint64(9)] = g9
-                grad[q + np.uint64(10)] = g10
-                grad[q + np.uint64(11)] = g11
-                grad[q + np.uint64(12)] = g12
-                grad[q + np.uint64(13)] = g13
-                grad[q + np.uint64(14)] = g14
-                grad[q + np.uint64(15)] = g15
-                grad[q + np.uint64(16)] = g16
-                grad[q + np.uint64(17)] = g17
-                grad[q + np.uint64(18)] = g18
-                grad[q + np.uint64(19)] = g19
-                grad[q + np.uint64(20)] = g20
-                grad[q + np.uint64(21)] = g21
-                grad[q + np.uint64(22)] = g22
-                grad[q + np.uint64(23)] = g23
-                grad[q + np.uint64(24)] = g24
-                grad[q + np.uint64(25)] = g25
-                grad[q + np.uint64(26)] = g26
-                grad[q + np.uint64(27)] = g27
-                grad[q + np.uint64(28)] = g28
-                grad[q + np.uint64(29)] = g29
-                grad[q + np.uint64(30)] = g30
-                grad[q + np.uint64(31)] = g31
-            jb += 2 * LANES
-        else:
-            if fused:
-                g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = g9 = g10 = g11 = g12 = g13 = g14 = (
-                    g15
-                ) = zero
-            else:
-                g0 = grad[q + np.uint64(0)]
-                g1 = grad[q + np.uint64(1)]
-                g2 = grad[q + np.uint64(2)]
-                g3 = grad[q + np.uint64(3)]
-                g4 = grad[q + np.uint64(4)]
-                g5 = grad[q + np.uint64(5)]
-                g6 = grad[q + np.uint64(6)]
-                g7 = grad[q + np.uint64(7)]
-                g8 = grad[q + np.uint64(8)]
-                g9 = grad[q + np.uint64(9)]
-                g10 = grad[q + np.uint64(10)]
-                g11 = grad[q + np.uint64(11)]
-                g12 = grad[q + np.uint64(12)]
-                g13 = grad[q + np.uint64(13)]
-                g14 = grad[q + np.uint64(14)]
-                g15 = grad[q + np.uint64(15)]
-            for c in range(at, at + count[k]):
-                x = table[what[c]]
-                r = np.uint64(who[c] * stride + jb)
-                g0 = g0 + deltas[r + np.uint64(0)] * x
-                g1 = g1 + deltas[r + np.uint64(1)] * x
-                g2 = g2 + deltas[r + np.uint64(2)] * x
-                g3 = g3 + deltas[r + np.uint64(3)] * x
-                g4 = g4 + deltas[r + np.uint64(4)] * x
-                g5 = g5 + deltas[r + np.uint64(5)] * x
-                g6 = g6 + deltas[r + np.uint64(6)] * x
-                g7 = g7 + deltas[r + np.uint64(7)] * x
-                g8 = g8 + deltas[r + np.uint64(8)] * x
-                g9 = g9 + deltas[r + np.uint64(9)] * x
-                g10 = g10 + deltas[r + np.uint64(10)] * x
-                g11 = g11 + deltas[r + np.uint64(11)] * x
-                g12 = g12 + deltas[r + np.uint64(12)] * x
-                g13 = g13 + deltas[r + np.uint64(13)] * x
-                g14 = g14 + deltas[r + np.uint64(14)] * x
-                g15 = g15 + deltas[r + np.uint64(15)] * x
-            if fused:
-                t0 = theta[q + np.uint64(0)] - step * g0
-                t1 = theta[q + np.uint64(1)] - step * g1
-                t2 = theta[q + np.uint64(2)] - step * g2
-                t3 = theta[q + np.uint64(3)] - step * g3
-                t4 = theta[q + np.uint64(4)] - step * g4
-                t5 = theta[q + np.uint64(5)] - step * g5
-                t6 = theta[q + np.uint64(6)] - step * g6
-                t7 = theta[q + np.uint64(7)] - step * g7
-                t8 = theta[q + np.uint64(8)] - step * g8
-                t9 = theta[q + np.uint64(9)] - step * g9
-                t10 = theta[q + np.uint64(10)] - step * g10
-                t11 = theta[q + np.uint64(11)] - step * g11
-                t12 = theta[q + np.uint64(12)] - step * g12
-                t13 = theta[q + np.uint64(13)] - step * g13
-                t14 = theta[q + np.uint64(14)] - step * g14
-                t15 = theta[q + np.uint64(15)] - step * g15
-                theta[q + np.uint64(0)] = t0
-                theta[q + np.uint64(1)] = t1
-                theta[q + np.uint64(2)] = t2
-                theta[q + np.uint64(3)] = t3
-                theta[q + np.uint64(4)] = t4
-                theta[q + np.uint64(5)] = t5
-                theta[q + np.uint64(6)] = t6
-                theta[q + np.uint64(7)] = t7
-                theta[q + np.uint64(8)] = t8
-                theta[q + np.uint64(9)] = t9
-                theta[q + np.uint64(10)] = t10
-                theta[q + np.uint64(11)] = t11
-                theta[q + np.uint64(12)] = t12
-                theta[q + np.uint64(13)] = t13
-                theta[q + np.uint64(14)] = t14
-                theta[q + np.uint64(15)] = t15
-            else:
-                grad[q + np.uint64(0)] = g0
-                grad[q + np.uint64(1)] = g1
-                grad[q + np.uint64(2)] = g2
-                grad[q + np.uint64(3)] = g3
-                grad[q + np.uint64(4)] = g4
-                grad[q + np.uint64(5)] = g5
-                grad[q + np.uint64(6)] = g6
-                grad[q + np.uint64(7)] = g7
-                grad[q + np.uint64(8)] = g8
-                grad[q + np.uint64(9)] = g9
-                grad[q + np.uint64(10)] = g10
-                grad[q + np.uint64(11)] = g11
-                grad[q + np.uint64(12)] = g12
-                grad[q + np.uint64(13)] = g13
-                grad[q + np.uint64(14)] = g14
-                grad[q + np.uint64(15)] = g15
-            jb += LANES
+                if fused:
+                    g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = g9 = g10 = g11 = g12 = g13 = (
+                        g14
+                    ) = g15 = zero
+                else:
+                    g0 = grad[q + np.uint64(0)]
+                    g1 = grad[q + np.uint64(1)]
+                    g2 = grad[q + np.uint64(2)]
+                    g3 = grad[q + np.uint64(3)]
+                    g4 = grad[q + np.uint64(4)]
+                    g5 = grad[q + np.uint64(5)]
+                    g6 = grad[q + np.uint64(6)]
+                    g7 = grad[q + np.uint64(7)]
+                    g8 = grad[q + np.uint64(8)]
+                    g9 = grad[q + np.uint64(9)]
+                    g10 = grad[q + np.uint64(10)]
+                    g11 = grad[q + np.uint64(11)]
+                    g12 = grad[q + np.uint64(12)]
+                    g13 = grad[q + np.uint64(13)]
+                    g14 = grad[q + np.uint64(14)]
+                    g15 = grad[q + np.uint64(15)]
+                for c in range(at, at + count[k]):
+                    x = table[what[c]]
+                    r = np.uint64(who[c] * stride + jb)
+                    g0 = g0 + deltas[r + np.uint64(0)] * x
+                    g1 = g1 + deltas[r + np.uint64(1)] * x
+                    g2 = g2 + deltas[r + np.uint64(2)] * x
+                    g3 = g3 + deltas[r + np.uint64(3)] * x
+                    g4 = g4 + deltas[r + np.uint64(4)] * x
+                    g5 = g5 + deltas[r + np.uint64(5)] * x
+                    g6 = g6 + deltas[r + np.uint64(6)] * x
+                    g7 = g7 + deltas[r + np.uint64(7)] * x
+                    g8 = g8 + deltas[r + np.uint64(8)] * x
+                    g9 = g9 + deltas[r + np.uint64(9)] * x
+                    g10 = g10 + deltas[r + np.uint64(10)] * x
+                    g11 = g11 + deltas[r + np.uint64(11)] * x
+                    g12 = g12 + deltas[r + np.uint64(12)] * x
+                    g13 = g13 + deltas[r + np.uint64(13)] * x
+                    g14 = g14 + deltas[r + np.uint64(14)] * x
+                    g15 = g15 + deltas[r + np.uint64(15)] * x
+                if fused:
+                    t0 = theta[q + np.uint64(0)] - step * g0
+                    t1 = theta[q + np.uint64(1)] - step * g1
+                    t2 = theta[q + np.uint64(2)] - step * g2
+                    t3 = theta[q + np.uint64(3)] - step * g3
+                    t4 = theta[q + np.uint64(4)] - step * g4
+                    t5 = theta[q + np.uint64(5)] - step * g5
+                    t6 = theta[q + np.uint64(6)] - step * g6
+                    t7 = theta[q + np.uint64(7)] - step * g7
+                    t8 = theta[q + np.uint64(8)] - step * g8
+                    t9 = theta[q + np.uint64(9)] - step * g9
+                    t10 = theta[q + np.uint64(10)] - step * g10
+                    t11 = theta[q + np.uint64(11)] - step * g11
+                    t12 = theta[q + np.uint64(12)] - step * g12
+                    t13 = theta[q + np.uint64(13)] - step * g13
+                    t14 = theta[q + np.uint64(14)] - step * g14
+                    t15 = theta[q + np.uint64(15)] - step * g15
+                    theta[q + np.uint64(0)] = t0
+                    theta[q + np.uint64(1)] = t1
+                    theta[q + np.uint64(2)] = t2
+                    theta[q + np.uint64(3)] = t3
+                    theta[q + np.uint64(4)] = t4
+                    theta[q + np.uint64(5)] = t5
+                    theta[q + np.uint64(6)] = t6
+                    theta[q + np.uint64(7)] = t7
+                    theta[q + np.uint64(8)] = t8
+                    theta[q + np.uint64(9)] = t9
+                    theta[q + np.uint64(10)] = t10
+                    theta[q + np.uint64(11)] = t11
+                    theta[q + np.uint64(12)] = t12
+                    theta[q + np.uint64(13)] = t13
+                    theta[q + np.uint64(14)] = t14
+                    theta[q + np.uint64(15)] = t15
+                else:
+                    grad[q + np.uint64(0)] = g0
+                    grad[q + np.uint64(1)] = g1
+                    grad[q + np.uint64(2)] = g2
+                    grad[q + np.uint64(3)] = g3
+                    grad[q + np.uint64(4)] = g4
+                    grad[q + np.uint64(5)] = g5
+                    grad[q + np.uint64(6)] = g6
+                    grad[q + np.uint64(7)] = g7
+                    grad[q + np.uint64(8)] = g8
+                    grad[q + np.uint64(9)] = g9
+                    grad[q + np.uint64(10)] = g10
+                    grad[q + np.uint64(11)] = g11
+                    grad[q + np.uint64(12)] = g12
+                    grad[q + np.uint64(13)] = g13
+                    grad[q + np.uint64(14)] = g14
+                    grad[q + np.uint64(15)] = g15
+                jb += LANES
+        count[k] = 0
 
 
 @njit(**_JIT)
@@ -1008,22 +1014,22 @@ def sgd_epoch(
                     touched_list[n_touched] = k
                     n_touched += 1 - touched[k]
                     touched[k] = 1
-                    _gather_column(
-                        theta,
-                        grad,
-                        k,
-                        w0,
-                        stride,
-                        deltas,
-                        who,
-                        what,
-                        count,
-                        table,
-                        step,
-                        False,
-                        zero,
-                    )
-                    count[k] = 0
+                _gather_columns(
+                    theta,
+                    grad,
+                    chunk_list,
+                    n_chunk,
+                    w0,
+                    stride,
+                    deltas,
+                    who,
+                    what,
+                    count,
+                    table,
+                    step,
+                    False,
+                    zero,
+                )
         # the update
         if decays.shape[0]:
             decay = decays[batch]
@@ -1047,50 +1053,28 @@ def sgd_epoch(
                 theta[q] = theta[q] - step * grad[q]
                 grad[q] = 0.0
         if fused:  # the first layer's gradient, summed and applied column by column
-            for t in range(n_chunk):
-                k = chunk_list[t]
-                _gather_column(
-                    theta, grad, k, w0, stride, deltas, who, what, count, table, step, True, zero
-                )
-                count[k] = 0
+            _gather_columns(
+                theta,
+                grad,
+                chunk_list,
+                n_chunk,
+                w0,
+                stride,
+                deltas,
+                who,
+                what,
+                count,
+                table,
+                step,
+                True,
+                zero,
+            )
         for t in range(n_touched):
             k = touched_list[t]
             touched[k] = 0
-            base = w0 + k * stride
-            for q in range(base, base + stride, LANES):
-                t = theta[q : q + LANES]
-                g = grad[q : q + LANES]
-                t0 = t[0] - step * g[0]
-                t1 = t[1] - step * g[1]
-                t2 = t[2] - step * g[2]
-                t3 = t[3] - step * g[3]
-                t4 = t[4] - step * g[4]
-                t5 = t[5] - step * g[5]
-                t6 = t[6] - step * g[6]
-                t7 = t[7] - step * g[7]
-                t8 = t[8] - step * g[8]
-                t9 = t[9] - step * g[9]
-                t10 = t[10] - step * g[10]
-                t11 = t[11] - step * g[11]
-                t12 = t[12] - step * g[12]
-                t13 = t[13] - step * g[13]
-                t14 = t[14] - step * g[14]
-                t15 = t[15] - step * g[15]
-                t[0] = t0
-                t[1] = t1
-                t[2] = t2
-                t[3] = t3
-                t[4] = t4
-                t[5] = t5
-                t[6] = t6
-                t[7] = t7
-                t[8] = t8
-                t[9] = t9
-                t[10] = t10
-                t[11] = t11
-                t[12] = t12
-                t[13] = t13
-                t[14] = t14
-                t[15] = t15
-                g[:] = 0.0
+            base = np.uint64(w0 + k * stride)
+            for q in range(stride):
+                at = base + np.uint64(q)
+                theta[at] = theta[at] - step * grad[at]
+                grad[at] = 0.0
     return touch  # keeps the reads above from being optimised away

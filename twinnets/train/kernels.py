@@ -57,6 +57,20 @@ weights then the biases; the first layer's weights transposed, (n_in, stride) wi
 zeros and stays zero), so that a pixel's column is contiguous; deeper layers
 (n_out, n_in) as in ``Params``.
 
+How the loops are arranged, none of it changing an operation or its order (the golden
+hashes in ``tests/test_kernels.py`` hold): the first layer's gradient is not added into
+a dense accumulator image by image. While the images of a mini-batch go forward,
+``_forward`` notes each non-zero pixel (its image's place in the mini-batch and its raw
+value, per pixel column); after the mini-batch, ``_gather_columns`` sums each touched
+column's gradient from zero over the images that have that pixel, in mini-batch order,
+in registers, and applies it at once (``w = w - step * g``, after the decay): the same
+additions in the same order as before, with no accumulator to read, write and clear.
+Mini-batches of more than ``CHUNK`` images are gathered ``CHUNK`` images at a time into
+the accumulator, then updated as before. The deeper layers' forward pass reads a copy of
+their weights transposed (``transpose_deep``, refreshed after every update), so that its
+loads are contiguous, and their backward loops use unsigned offsets, so that they
+vectorise.
+
 Compiled code is cached (``cache=True``): in ``__pycache__`` beside this file, or,
 where that is read-only, numba's user-wide cache folder (``NUMBA_CACHE_DIR`` overrides
 both). The cache is keyed by the CPU, so a job on another node compiles once.
@@ -338,14 +352,39 @@ def hidden_array(act: int, x: np.ndarray, out: np.ndarray) -> None:
 
 @njit(inline="always", **_JIT)
 def _forward(
-    theta, wt, sizes, woff, boff, indptr, indices, values, table, i, acts, aoff, z, zout, one, act
+    theta,
+    wt,
+    sizes,
+    woff,
+    boff,
+    indptr,
+    indices,
+    values,
+    table,
+    i,
+    acts,
+    aoff,
+    z,
+    zout,
+    one,
+    act,
+    collect,
+    count,
+    entry,
+    chunk_list,
+    n_chunk,
+    slot,
 ):
     """Layer outputs of image ``i`` into ``acts`` (hidden layers) and ``zout`` (logits).
 
     ``z`` is a scratch vector at least as wide as the widest layer; ``one`` is 1 in the
     network's dtype (a float literal would promote float32 arithmetic to float64); ``act``
     the hidden layers' activation (``ACTIVATION_CODES``); ``wt`` holds the deeper layers'
-    weights transposed (``transpose_deep``).
+    weights transposed (``transpose_deep``). With ``collect`` it also notes each of the
+    image's pixels for the first layer's gradient: ``entry[k * CHUNK + c]`` = ``slot``
+    (the image's place in its chunk, times 256) + its raw value, for the c-th image of
+    the chunk that has pixel k (``count[k]``), and pixels new to the chunk are appended
+    to ``chunk_list`` (``n_chunk`` long); returns the new ``n_chunk``.
     """
     n_layers = sizes.shape[0] - 1
     n1 = sizes[1]
@@ -365,43 +404,88 @@ def _forward(
             ) = z17 = z18 = z19 = z20 = z21 = z22 = z23 = z24 = z25 = z26 = z27 = z28 = z29 = (
                 z30
             ) = z31 = zero
-            for p in range(p0, p1):
-                x = table[values[p]]
-                # an unsigned offset: no negative-index wrap-around to check, so LLVM sees
-                # consecutive loads at constant offsets and makes them vector loads
-                q = np.uint64(w0 + indices[p] * stride + jb)
-                z0 = z0 + theta[q + np.uint64(0)] * x
-                z1 = z1 + theta[q + np.uint64(1)] * x
-                z2 = z2 + theta[q + np.uint64(2)] * x
-                z3 = z3 + theta[q + np.uint64(3)] * x
-                z4 = z4 + theta[q + np.uint64(4)] * x
-                z5 = z5 + theta[q + np.uint64(5)] * x
-                z6 = z6 + theta[q + np.uint64(6)] * x
-                z7 = z7 + theta[q + np.uint64(7)] * x
-                z8 = z8 + theta[q + np.uint64(8)] * x
-                z9 = z9 + theta[q + np.uint64(9)] * x
-                z10 = z10 + theta[q + np.uint64(10)] * x
-                z11 = z11 + theta[q + np.uint64(11)] * x
-                z12 = z12 + theta[q + np.uint64(12)] * x
-                z13 = z13 + theta[q + np.uint64(13)] * x
-                z14 = z14 + theta[q + np.uint64(14)] * x
-                z15 = z15 + theta[q + np.uint64(15)] * x
-                z16 = z16 + theta[q + np.uint64(16)] * x
-                z17 = z17 + theta[q + np.uint64(17)] * x
-                z18 = z18 + theta[q + np.uint64(18)] * x
-                z19 = z19 + theta[q + np.uint64(19)] * x
-                z20 = z20 + theta[q + np.uint64(20)] * x
-                z21 = z21 + theta[q + np.uint64(21)] * x
-                z22 = z22 + theta[q + np.uint64(22)] * x
-                z23 = z23 + theta[q + np.uint64(23)] * x
-                z24 = z24 + theta[q + np.uint64(24)] * x
-                z25 = z25 + theta[q + np.uint64(25)] * x
-                z26 = z26 + theta[q + np.uint64(26)] * x
-                z27 = z27 + theta[q + np.uint64(27)] * x
-                z28 = z28 + theta[q + np.uint64(28)] * x
-                z29 = z29 + theta[q + np.uint64(29)] * x
-                z30 = z30 + theta[q + np.uint64(30)] * x
-                z31 = z31 + theta[q + np.uint64(31)] * x
+            if collect and jb == 0:  # also note the pixels for the gradient
+                for p in range(p0, p1):
+                    k = indices[p]
+                    c = count[k]
+                    chunk_list[n_chunk] = k  # branch-free: the list grows only for a new pixel
+                    n_chunk += c == 0
+                    entry[k * CHUNK + c] = slot + values[p]  # its place in the chunk, its value
+                    count[k] = c + 1
+                    x = table[values[p]]
+                    # an unsigned offset: no negative-index wrap-around to check, so LLVM sees
+                    # consecutive loads at constant offsets and makes them vector loads
+                    q = np.uint64(w0 + indices[p] * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
+                    z16 = z16 + theta[q + np.uint64(16)] * x
+                    z17 = z17 + theta[q + np.uint64(17)] * x
+                    z18 = z18 + theta[q + np.uint64(18)] * x
+                    z19 = z19 + theta[q + np.uint64(19)] * x
+                    z20 = z20 + theta[q + np.uint64(20)] * x
+                    z21 = z21 + theta[q + np.uint64(21)] * x
+                    z22 = z22 + theta[q + np.uint64(22)] * x
+                    z23 = z23 + theta[q + np.uint64(23)] * x
+                    z24 = z24 + theta[q + np.uint64(24)] * x
+                    z25 = z25 + theta[q + np.uint64(25)] * x
+                    z26 = z26 + theta[q + np.uint64(26)] * x
+                    z27 = z27 + theta[q + np.uint64(27)] * x
+                    z28 = z28 + theta[q + np.uint64(28)] * x
+                    z29 = z29 + theta[q + np.uint64(29)] * x
+                    z30 = z30 + theta[q + np.uint64(30)] * x
+                    z31 = z31 + theta[q + np.uint64(31)] * x
+            else:
+                for p in range(p0, p1):
+                    x = table[values[p]]
+                    # an unsigned offset: no negative-index wrap-around to check, so LLVM sees
+                    # consecutive loads at constant offsets and makes them vector loads
+                    q = np.uint64(w0 + indices[p] * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
+                    z16 = z16 + theta[q + np.uint64(16)] * x
+                    z17 = z17 + theta[q + np.uint64(17)] * x
+                    z18 = z18 + theta[q + np.uint64(18)] * x
+                    z19 = z19 + theta[q + np.uint64(19)] * x
+                    z20 = z20 + theta[q + np.uint64(20)] * x
+                    z21 = z21 + theta[q + np.uint64(21)] * x
+                    z22 = z22 + theta[q + np.uint64(22)] * x
+                    z23 = z23 + theta[q + np.uint64(23)] * x
+                    z24 = z24 + theta[q + np.uint64(24)] * x
+                    z25 = z25 + theta[q + np.uint64(25)] * x
+                    z26 = z26 + theta[q + np.uint64(26)] * x
+                    z27 = z27 + theta[q + np.uint64(27)] * x
+                    z28 = z28 + theta[q + np.uint64(28)] * x
+                    z29 = z29 + theta[q + np.uint64(29)] * x
+                    z30 = z30 + theta[q + np.uint64(30)] * x
+                    z31 = z31 + theta[q + np.uint64(31)] * x
             z[jb + 0] = z0
             z[jb + 1] = z1
             z[jb + 2] = z2
@@ -439,25 +523,52 @@ def _forward(
             z0 = z1 = z2 = z3 = z4 = z5 = z6 = z7 = z8 = z9 = z10 = z11 = z12 = z13 = z14 = z15 = (
                 zero
             )
-            for p in range(p0, p1):
-                x = table[values[p]]
-                q = np.uint64(w0 + indices[p] * stride + jb)
-                z0 = z0 + theta[q + np.uint64(0)] * x
-                z1 = z1 + theta[q + np.uint64(1)] * x
-                z2 = z2 + theta[q + np.uint64(2)] * x
-                z3 = z3 + theta[q + np.uint64(3)] * x
-                z4 = z4 + theta[q + np.uint64(4)] * x
-                z5 = z5 + theta[q + np.uint64(5)] * x
-                z6 = z6 + theta[q + np.uint64(6)] * x
-                z7 = z7 + theta[q + np.uint64(7)] * x
-                z8 = z8 + theta[q + np.uint64(8)] * x
-                z9 = z9 + theta[q + np.uint64(9)] * x
-                z10 = z10 + theta[q + np.uint64(10)] * x
-                z11 = z11 + theta[q + np.uint64(11)] * x
-                z12 = z12 + theta[q + np.uint64(12)] * x
-                z13 = z13 + theta[q + np.uint64(13)] * x
-                z14 = z14 + theta[q + np.uint64(14)] * x
-                z15 = z15 + theta[q + np.uint64(15)] * x
+            if collect and jb == 0:  # also note the pixels for the gradient
+                for p in range(p0, p1):
+                    k = indices[p]
+                    c = count[k]
+                    chunk_list[n_chunk] = k  # branch-free: the list grows only for a new pixel
+                    n_chunk += c == 0
+                    entry[k * CHUNK + c] = slot + values[p]  # its place in the chunk, its value
+                    count[k] = c + 1
+                    x = table[values[p]]
+                    q = np.uint64(w0 + indices[p] * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
+            else:
+                for p in range(p0, p1):
+                    x = table[values[p]]
+                    q = np.uint64(w0 + indices[p] * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
             z[jb + 0] = z0
             z[jb + 1] = z1
             z[jb + 2] = z2
@@ -479,7 +590,7 @@ def _forward(
     if n_layers == 1:
         for j in range(n1):
             zout[j] = z[j] + theta[b0 + j]
-        return
+        return n_chunk
     for j in range(n1):
         z[j] = z[j] + theta[b0 + j]
     hidden_rows(act, z, acts, aoff[0], n1)
@@ -504,6 +615,7 @@ def _forward(
                 zout[j] = z[j] + theta[b + j]
             else:
                 acts[aoff[layer] + j] = hidden_(act, z[j] + theta[b + j])
+    return n_chunk
 
 
 @njit(inline="always", **_JIT)
@@ -549,6 +661,8 @@ def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, 
     acts = np.zeros(max(aoff[-1], 1), theta.dtype)
     wt = np.zeros_like(theta)
     transpose_deep(theta, wt, sizes, woff)
+    none = np.zeros(1, np.int64)
+    no_entry = np.zeros(1, np.uint16)
     for i in range(n):
         _forward(
             theta,
@@ -567,16 +681,22 @@ def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, 
             out[i],
             one,
             act,
+            False,
+            none,
+            no_entry,
+            none,
+            0,
+            0,
         )
 
 
 @njit(**_JIT)
 def _gather_columns(
-    theta, grad, cols, n_cols, w0, stride, deltas, who, what, count, table, step, fused, zero
+    theta, grad, cols, n_cols, w0, stride, deltas, entry, count, table, step, fused, zero
 ):
     """The first-layer columns of the pixels ``cols[:n_cols]``: each one's gradient over
-    the chunk's images that have the pixel, in their mini-batch order (``who``, ``what``:
-    their places in the chunk and raw values), added to ``grad``'s column (``fused``
+    the chunk's images that have the pixel, in their mini-batch order (``entry``: their
+    places in the chunk times 256 plus the pixel's raw value, from ``_forward``), added to ``grad``'s column (``fused``
     false) or, when the chunk is the whole mini-batch (``fused``), summed from zero and
     applied at once, ``theta = theta - step * g``, the update's own arithmetic (``grad``
     is not touched). Resets the pixels' ``count``."""
@@ -627,8 +747,9 @@ def _gather_columns(
                     g30 = grad[q + np.uint64(30)]
                     g31 = grad[q + np.uint64(31)]
                 for c in range(at, at + count[k]):
-                    x = table[what[c]]
-                    r = np.uint64(who[c] * stride + jb)
+                    e = entry[c]
+                    x = table[e & 255]
+                    r = np.uint64((e >> 8) * stride + jb)
                     g0 = g0 + deltas[r + np.uint64(0)] * x
                     g1 = g1 + deltas[r + np.uint64(1)] * x
                     g2 = g2 + deltas[r + np.uint64(2)] * x
@@ -783,8 +904,9 @@ def _gather_columns(
                     g14 = grad[q + np.uint64(14)]
                     g15 = grad[q + np.uint64(15)]
                 for c in range(at, at + count[k]):
-                    x = table[what[c]]
-                    r = np.uint64(who[c] * stride + jb)
+                    e = entry[c]
+                    x = table[e & 255]
+                    r = np.uint64((e >> 8) * stride + jb)
                     g0 = g0 + deltas[r + np.uint64(0)] * x
                     g1 = g1 + deltas[r + np.uint64(1)] * x
                     g2 = g2 + deltas[r + np.uint64(2)] * x
@@ -903,8 +1025,7 @@ def sgd_epoch(
     # pixel, how many of its images have it, where in the chunk, and its raw value
     deltas = np.zeros(CHUNK * stride, dtype)
     count = np.zeros(n_in0, np.int64)
-    who = np.zeros(n_in0 * CHUNK, np.uint8)
-    what = np.zeros(n_in0 * CHUNK, np.uint8)
+    entry = np.zeros(n_in0 * CHUNK, np.uint16)  # place * 256 + value (see _forward)
     chunk_list = np.zeros(n_in0 + 1, np.int64)  # one spare: the branch-free append
     touched = np.zeros(n_in0, np.int64)  # mini-batches of several chunks: the union
     touched_list = np.zeros(n_in0 + 1, np.int64)
@@ -930,7 +1051,7 @@ def sgd_epoch(
             n_chunk = 0
             for s in range(c0, c1):
                 i = order[s]
-                _forward(
+                n_chunk = _forward(
                     theta,
                     wt,
                     sizes,
@@ -947,6 +1068,12 @@ def sgd_epoch(
                     zout,
                     one,
                     act,
+                    True,
+                    count,
+                    entry,
+                    chunk_list,
+                    n_chunk,
+                    (s - c0) * 256,
                 )
                 _output(model, zout, out, n_out, e64)
                 label = labels[i]
@@ -993,21 +1120,13 @@ def sgd_epoch(
                         zero = one - one
                         for k in range(n_in):
                             delta[k] = zero if acts[src + k] <= zero else prev[k]
-                # first layer: the gradient waits until the chunk is done; here only the
-                # image's delta and, per non-zero pixel, its place in the chunk and its value
+                # first layer: the gradient waits until the chunk is done (_forward noted
+                # the pixels); here the image's delta and the bias gradient
                 b0 = boff[0]
                 row = (s - c0) * stride
                 for j in range(n1):
                     deltas[row + j] = delta[j]
                     grad[b0 + j] = grad[b0 + j] + delta[j]
-                for p in range(indptr[i], indptr[i + 1]):
-                    k = indices[p]
-                    c = count[k]
-                    chunk_list[n_chunk] = k  # branch-free: the list grows only for a new pixel
-                    n_chunk += c == 0
-                    who[k * CHUNK + c] = s - c0
-                    what[k * CHUNK + c] = values[p]
-                    count[k] = c + 1
             if not fused:  # a mini-batch of several chunks: add this chunk's sums to grad
                 for t in range(n_chunk):
                     k = chunk_list[t]
@@ -1022,8 +1141,7 @@ def sgd_epoch(
                     w0,
                     stride,
                     deltas,
-                    who,
-                    what,
+                    entry,
                     count,
                     table,
                     step,
@@ -1061,8 +1179,7 @@ def sgd_epoch(
                 w0,
                 stride,
                 deltas,
-                who,
-                what,
+                entry,
                 count,
                 table,
                 step,

@@ -18,6 +18,8 @@ from twinnets.train.network import (
     epoch_order,
     init_params,
     sgd_epoch,
+    step_schedule,
+    step_size,
     train,
 )
 
@@ -38,6 +40,35 @@ def assert_bitwise_equal(a: Params, b: Params) -> None:
     for x, y in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
         assert x.dtype == y.dtype
         assert x.tobytes() == y.tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"batch_size": 7, "lmbda": 5.0, "eta": 0.37},
+        {"schedule": "1/t", "tau": 3.3, "eta": 0.5, "lmbda": 0.3, "batch_size": 33},
+        {"schedule": "1/t", "tau": 1000.0, "batch_size": 1},
+    ],
+)
+def test_the_step_schedule_is_the_scalar_rule_bit_for_bit(settings, dtype):
+    """``step_schedule`` computes every mini-batch's eta/m and decay at once; they are
+    the scalar ``step_size`` rule's bits (a partial last mini-batch, a later epoch)."""
+    config = TrainConfig(n_train=1_000, **settings)
+    for n, first_step in [(1_000, 0), (997, 12_345)]:
+        steps, decays = step_schedule(config, n, first_step, np.dtype(dtype))
+        m = config.batch_size
+        etas = [step_size(config, first_step + b) for b in range(-(-n // m))]
+        sizes = [min(m, n - b * m) for b in range(len(etas))]
+        expected = np.array([eta / size for eta, size in zip(etas, sizes)]).astype(dtype)
+        assert steps.dtype == np.dtype(dtype) and steps.tobytes() == expected.tobytes()
+        if config.lmbda:
+            lmbda, n_train = config.lmbda, config.n_train
+            expected = np.array([1.0 - eta * lmbda / n_train for eta in etas]).astype(dtype)
+            assert decays.tobytes() == expected.tobytes()
+        else:
+            assert decays.shape == (0,)
 
 
 def test_init_follows_the_documented_protocol():

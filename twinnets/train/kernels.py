@@ -57,6 +57,20 @@ weights then the biases; the first layer's weights transposed, (n_in, stride) wi
 zeros and stays zero), so that a pixel's column is contiguous; deeper layers
 (n_out, n_in) as in ``Params``.
 
+How the loops are arranged, none of it changing an operation or its order (the golden
+hashes in ``tests/test_kernels.py`` hold): the first layer's gradient is not added into
+a dense accumulator image by image. While the images of a mini-batch go forward,
+``_forward`` notes each non-zero pixel (its image's place in the mini-batch and its raw
+value, per pixel column); after the mini-batch, ``_gather_columns`` sums each touched
+column's gradient from zero over the images that have that pixel, in mini-batch order,
+in registers, and applies it at once (``w = w - step * g``, after the decay): the same
+additions in the same order as before, with no accumulator to read, write and clear.
+Mini-batches of more than ``CHUNK`` images are gathered ``CHUNK`` images at a time into
+the accumulator, then updated as before. The deeper layers' forward pass reads a copy of
+their weights transposed (``transpose_deep``, refreshed after every update), so that its
+loads are contiguous, and their backward loops use unsigned offsets, so that they
+vectorise.
+
 Compiled code is cached (``cache=True``): in ``__pycache__`` beside this file, or,
 where that is read-only, numba's user-wide cache folder (``NUMBA_CACHE_DIR`` overrides
 both). The cache is keyed by the CPU, so a job on another node compiles once.
@@ -76,7 +90,10 @@ os.environ.setdefault("NUMBA_SLP_VECTORIZE", "1")
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 numba.config.SLP_VECTORIZE = 0 if os.environ["NUMBA_SLP_VECTORIZE"] in ("", "0") else 1
 
@@ -108,8 +125,32 @@ _POW2 = np.ldexp(1.0, np.arange(-1022, 1024))
 #: the loops over hidden units have a fixed trip count; any SIMD width gives the same
 #: bits, as every lane is an independent scalar sequence.
 LANES = 16  # the kernels below are written out for exactly 16
+#: Up to this many images of a mini-batch have their first-layer gradient gathered per
+#: pixel column and applied in one pass (any mini-batch of at most CHUNK images).
+CHUNK = 32
+#: The forward pass asks for the weight column of the pixel this many ahead (a hint).
+AHEAD = 16
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "boundscheck": False}
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Hint the CPU to bring ``arr[idx]``'s cache line closer (LLVM's ``prefetch``):
+    reads nothing into the program, so it changes the speed, never a value."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(arr)(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        i32 = ir.IntType(32)
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(**_JIT)
@@ -275,7 +316,7 @@ def sigmoid_(z: float) -> float:
     return e / (1.0 + e)
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def sigmoid_rows(src, out, o0, n):
     """``out[o0 + j] = sigmoid_(float(src[j]))`` for j < n, the same bits as the
     scalar sigmoid_: the common case (1e-8 < |v| <= 708) branch-free so that LLVM
@@ -301,7 +342,7 @@ def sigmoid_rows(src, out, o0, n):
             out[o0 + j] = sigmoid_(float(src[j]))
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def hidden_rows(act, src, out, o0, n):
     """``out[o0 + j] = hidden_(act, src[j])`` for j < n: a hidden layer's outputs, the
     sigmoid's through the vectorised ``sigmoid_rows`` (the same bits)."""
@@ -333,15 +374,41 @@ def hidden_array(act: int, x: np.ndarray, out: np.ndarray) -> None:
         out[i] = hidden_(act, x[i])
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _forward(
-    theta, sizes, woff, boff, indptr, indices, values, table, i, acts, aoff, z, zout, one, act
+    theta,
+    wt,
+    sizes,
+    woff,
+    boff,
+    indptr,
+    indices,
+    values,
+    table,
+    i,
+    acts,
+    aoff,
+    z,
+    zout,
+    one,
+    act,
+    collect,
+    count,
+    entry,
+    chunk_list,
+    n_chunk,
+    slot,
 ):
     """Layer outputs of image ``i`` into ``acts`` (hidden layers) and ``zout`` (logits).
 
     ``z`` is a scratch vector at least as wide as the widest layer; ``one`` is 1 in the
     network's dtype (a float literal would promote float32 arithmetic to float64); ``act``
-    the hidden layers' activation (``ACTIVATION_CODES``).
+    the hidden layers' activation (``ACTIVATION_CODES``); ``wt`` holds the deeper layers'
+    weights transposed (``transpose_deep``). With ``collect`` it also notes each of the
+    image's pixels for the first layer's gradient: ``entry[k * CHUNK + c]`` = ``slot``
+    (the image's place in its chunk, times 256) + its raw value, for the c-th image of
+    the chunk that has pixel k (``count[k]``), and pixels new to the chunk are appended
+    to ``chunk_list`` (``n_chunk`` long); returns the new ``n_chunk``.
     """
     n_layers = sizes.shape[0] - 1
     n1 = sizes[1]
@@ -361,43 +428,99 @@ def _forward(
             ) = z17 = z18 = z19 = z20 = z21 = z22 = z23 = z24 = z25 = z26 = z27 = z28 = z29 = (
                 z30
             ) = z31 = zero
-            for p in range(p0, p1):
-                x = table[values[p]]
-                # an unsigned offset: no negative-index wrap-around to check, so LLVM sees
-                # consecutive loads at constant offsets and makes them vector loads
-                q = np.uint64(w0 + indices[p] * stride + jb)
-                z0 = z0 + theta[q + np.uint64(0)] * x
-                z1 = z1 + theta[q + np.uint64(1)] * x
-                z2 = z2 + theta[q + np.uint64(2)] * x
-                z3 = z3 + theta[q + np.uint64(3)] * x
-                z4 = z4 + theta[q + np.uint64(4)] * x
-                z5 = z5 + theta[q + np.uint64(5)] * x
-                z6 = z6 + theta[q + np.uint64(6)] * x
-                z7 = z7 + theta[q + np.uint64(7)] * x
-                z8 = z8 + theta[q + np.uint64(8)] * x
-                z9 = z9 + theta[q + np.uint64(9)] * x
-                z10 = z10 + theta[q + np.uint64(10)] * x
-                z11 = z11 + theta[q + np.uint64(11)] * x
-                z12 = z12 + theta[q + np.uint64(12)] * x
-                z13 = z13 + theta[q + np.uint64(13)] * x
-                z14 = z14 + theta[q + np.uint64(14)] * x
-                z15 = z15 + theta[q + np.uint64(15)] * x
-                z16 = z16 + theta[q + np.uint64(16)] * x
-                z17 = z17 + theta[q + np.uint64(17)] * x
-                z18 = z18 + theta[q + np.uint64(18)] * x
-                z19 = z19 + theta[q + np.uint64(19)] * x
-                z20 = z20 + theta[q + np.uint64(20)] * x
-                z21 = z21 + theta[q + np.uint64(21)] * x
-                z22 = z22 + theta[q + np.uint64(22)] * x
-                z23 = z23 + theta[q + np.uint64(23)] * x
-                z24 = z24 + theta[q + np.uint64(24)] * x
-                z25 = z25 + theta[q + np.uint64(25)] * x
-                z26 = z26 + theta[q + np.uint64(26)] * x
-                z27 = z27 + theta[q + np.uint64(27)] * x
-                z28 = z28 + theta[q + np.uint64(28)] * x
-                z29 = z29 + theta[q + np.uint64(29)] * x
-                z30 = z30 + theta[q + np.uint64(30)] * x
-                z31 = z31 + theta[q + np.uint64(31)] * x
+            if collect and jb == 0:  # also note the pixels for the gradient
+                for p in range(p0, p1):
+                    up = np.uint64(p)  # unsigned offsets throughout: no wrap-around checks
+                    # ask for the column of the pixel AHEAD on: an L2 hit by the time it is
+                    # needed (a hint to the CPU, it reads nothing into the program)
+                    pa = p + AHEAD if p + AHEAD < p1 else p
+                    ahead = np.uint64(w0 + indices[np.uint64(pa)] * stride)
+                    _prefetch(theta, ahead)
+                    _prefetch(theta, ahead + np.uint64(8))
+                    _prefetch(theta, ahead + np.uint64(16))
+                    _prefetch(theta, ahead + np.uint64(24))
+                    k = indices[up]
+                    v = values[up]
+                    c = count[k]
+                    # branch-free: the list grows only for a pixel new to the chunk
+                    chunk_list[np.uint64(n_chunk)] = k
+                    n_chunk += c == 0
+                    entry[np.uint64(k * CHUNK + c)] = slot + v  # its place in the chunk, its value
+                    count[k] = c + 1
+                    x = table[v]
+                    # an unsigned offset: no negative-index wrap-around to check, so LLVM sees
+                    # consecutive loads at constant offsets and makes them vector loads
+                    q = np.uint64(w0 + k * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
+                    z16 = z16 + theta[q + np.uint64(16)] * x
+                    z17 = z17 + theta[q + np.uint64(17)] * x
+                    z18 = z18 + theta[q + np.uint64(18)] * x
+                    z19 = z19 + theta[q + np.uint64(19)] * x
+                    z20 = z20 + theta[q + np.uint64(20)] * x
+                    z21 = z21 + theta[q + np.uint64(21)] * x
+                    z22 = z22 + theta[q + np.uint64(22)] * x
+                    z23 = z23 + theta[q + np.uint64(23)] * x
+                    z24 = z24 + theta[q + np.uint64(24)] * x
+                    z25 = z25 + theta[q + np.uint64(25)] * x
+                    z26 = z26 + theta[q + np.uint64(26)] * x
+                    z27 = z27 + theta[q + np.uint64(27)] * x
+                    z28 = z28 + theta[q + np.uint64(28)] * x
+                    z29 = z29 + theta[q + np.uint64(29)] * x
+                    z30 = z30 + theta[q + np.uint64(30)] * x
+                    z31 = z31 + theta[q + np.uint64(31)] * x
+            else:
+                for p in range(p0, p1):
+                    x = table[values[p]]
+                    # an unsigned offset: no negative-index wrap-around to check, so LLVM sees
+                    # consecutive loads at constant offsets and makes them vector loads
+                    q = np.uint64(w0 + indices[p] * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
+                    z16 = z16 + theta[q + np.uint64(16)] * x
+                    z17 = z17 + theta[q + np.uint64(17)] * x
+                    z18 = z18 + theta[q + np.uint64(18)] * x
+                    z19 = z19 + theta[q + np.uint64(19)] * x
+                    z20 = z20 + theta[q + np.uint64(20)] * x
+                    z21 = z21 + theta[q + np.uint64(21)] * x
+                    z22 = z22 + theta[q + np.uint64(22)] * x
+                    z23 = z23 + theta[q + np.uint64(23)] * x
+                    z24 = z24 + theta[q + np.uint64(24)] * x
+                    z25 = z25 + theta[q + np.uint64(25)] * x
+                    z26 = z26 + theta[q + np.uint64(26)] * x
+                    z27 = z27 + theta[q + np.uint64(27)] * x
+                    z28 = z28 + theta[q + np.uint64(28)] * x
+                    z29 = z29 + theta[q + np.uint64(29)] * x
+                    z30 = z30 + theta[q + np.uint64(30)] * x
+                    z31 = z31 + theta[q + np.uint64(31)] * x
             z[jb + 0] = z0
             z[jb + 1] = z1
             z[jb + 2] = z2
@@ -435,25 +558,55 @@ def _forward(
             z0 = z1 = z2 = z3 = z4 = z5 = z6 = z7 = z8 = z9 = z10 = z11 = z12 = z13 = z14 = z15 = (
                 zero
             )
-            for p in range(p0, p1):
-                x = table[values[p]]
-                q = np.uint64(w0 + indices[p] * stride + jb)
-                z0 = z0 + theta[q + np.uint64(0)] * x
-                z1 = z1 + theta[q + np.uint64(1)] * x
-                z2 = z2 + theta[q + np.uint64(2)] * x
-                z3 = z3 + theta[q + np.uint64(3)] * x
-                z4 = z4 + theta[q + np.uint64(4)] * x
-                z5 = z5 + theta[q + np.uint64(5)] * x
-                z6 = z6 + theta[q + np.uint64(6)] * x
-                z7 = z7 + theta[q + np.uint64(7)] * x
-                z8 = z8 + theta[q + np.uint64(8)] * x
-                z9 = z9 + theta[q + np.uint64(9)] * x
-                z10 = z10 + theta[q + np.uint64(10)] * x
-                z11 = z11 + theta[q + np.uint64(11)] * x
-                z12 = z12 + theta[q + np.uint64(12)] * x
-                z13 = z13 + theta[q + np.uint64(13)] * x
-                z14 = z14 + theta[q + np.uint64(14)] * x
-                z15 = z15 + theta[q + np.uint64(15)] * x
+            if collect and jb == 0:  # also note the pixels for the gradient
+                for p in range(p0, p1):
+                    up = np.uint64(p)  # unsigned offsets throughout: no wrap-around checks
+                    k = indices[up]
+                    v = values[up]
+                    c = count[k]
+                    # branch-free: the list grows only for a pixel new to the chunk
+                    chunk_list[np.uint64(n_chunk)] = k
+                    n_chunk += c == 0
+                    entry[np.uint64(k * CHUNK + c)] = slot + v  # its place in the chunk, its value
+                    count[k] = c + 1
+                    x = table[v]
+                    q = np.uint64(w0 + k * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
+            else:
+                for p in range(p0, p1):
+                    x = table[values[p]]
+                    q = np.uint64(w0 + indices[p] * stride + jb)
+                    z0 = z0 + theta[q + np.uint64(0)] * x
+                    z1 = z1 + theta[q + np.uint64(1)] * x
+                    z2 = z2 + theta[q + np.uint64(2)] * x
+                    z3 = z3 + theta[q + np.uint64(3)] * x
+                    z4 = z4 + theta[q + np.uint64(4)] * x
+                    z5 = z5 + theta[q + np.uint64(5)] * x
+                    z6 = z6 + theta[q + np.uint64(6)] * x
+                    z7 = z7 + theta[q + np.uint64(7)] * x
+                    z8 = z8 + theta[q + np.uint64(8)] * x
+                    z9 = z9 + theta[q + np.uint64(9)] * x
+                    z10 = z10 + theta[q + np.uint64(10)] * x
+                    z11 = z11 + theta[q + np.uint64(11)] * x
+                    z12 = z12 + theta[q + np.uint64(12)] * x
+                    z13 = z13 + theta[q + np.uint64(13)] * x
+                    z14 = z14 + theta[q + np.uint64(14)] * x
+                    z15 = z15 + theta[q + np.uint64(15)] * x
             z[jb + 0] = z0
             z[jb + 1] = z1
             z[jb + 2] = z2
@@ -475,7 +628,7 @@ def _forward(
     if n_layers == 1:
         for j in range(n1):
             zout[j] = z[j] + theta[b0 + j]
-        return
+        return n_chunk
     for j in range(n1):
         z[j] = z[j] + theta[b0 + j]
     hidden_rows(act, z, acts, aoff[0], n1)
@@ -486,21 +639,24 @@ def _forward(
         w = woff[layer]
         b = boff[layer]
         last = layer == n_layers - 1
-        # every output's sum in flight at once (each still over k ascending)
+        # every output's sum in flight at once (each still over k ascending), from the
+        # transposed copy so that the loads are contiguous
         for j in range(n_out):
-            z[j] = one - one
+            z[j] = zero
         for k in range(n_in):
             a = acts[src + k]
+            r = np.uint64(w + k * n_out)
             for j in range(n_out):
-                z[j] = z[j] + theta[w + j * n_in + k] * a
+                z[j] = z[j] + wt[r + np.uint64(j)] * a
         for j in range(n_out):
             if last:
                 zout[j] = z[j] + theta[b + j]
             else:
                 acts[aoff[layer] + j] = hidden_(act, z[j] + theta[b + j])
+    return n_chunk
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _output(model, zout, out, n_out, e64):
     """Output activations from logits: sigmoid, softmax (in float64) or identity."""
     if model == 0:
@@ -522,15 +678,33 @@ def _output(model, zout, out, n_out, e64):
 
 
 @njit(**_JIT)
+def transpose_deep(theta, wt, sizes, woff):
+    """``wt[woff[l] + k * n_out + j] = theta[woff[l] + j * n_in + k]`` for every layer l
+    after the first: its weights (n_out, n_in) transposed, in place of the same slice."""
+    for layer in range(1, sizes.shape[0] - 1):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        w = woff[layer]
+        for j in range(n_out):
+            for k in range(n_in):
+                wt[w + k * n_out + j] = theta[w + j * n_in + k]
+
+
+@njit(**_JIT)
 def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, one, act):
     """The last layer's weighted inputs for every image of a sparse set, into ``out``."""
     n = indptr.shape[0] - 1
     width = max(sizes[1:].max(), (boff[0] - woff[0]) // sizes[0])
     z = np.zeros(width, theta.dtype)
     acts = np.zeros(max(aoff[-1], 1), theta.dtype)
+    wt = np.zeros_like(theta)
+    transpose_deep(theta, wt, sizes, woff)
+    none = np.zeros(1, np.int64)
+    no_entry = np.zeros(1, np.uint16)
     for i in range(n):
         _forward(
             theta,
+            wt,
             sizes,
             woff,
             boff,
@@ -545,7 +719,300 @@ def logits(theta, sizes, woff, boff, aoff, indptr, indices, values, table, out, 
             out[i],
             one,
             act,
+            False,
+            none,
+            no_entry,
+            none,
+            0,
+            0,
         )
+
+
+@njit(**_JIT)
+def _gather_columns(
+    theta, grad, cols, n_cols, w0, stride, deltas, entry, count, table, step, fused, zero
+):
+    """The first-layer columns of the pixels ``cols[:n_cols]``: each one's gradient over
+    the chunk's images that have the pixel, in their mini-batch order (``entry``: their
+    places in the chunk times 256 plus the pixel's raw value, from ``_forward``), added to ``grad``'s column (``fused``
+    false) or, when the chunk is the whole mini-batch (``fused``), summed from zero and
+    applied at once, ``theta = theta - step * g``, the update's own arithmetic (``grad``
+    is not touched). Resets the pixels' ``count``."""
+    for t in range(n_cols):
+        k = cols[t]
+        at = k * CHUNK
+        jb = 0
+        while jb < stride:
+            q = np.uint64(w0 + k * stride + jb)
+            if stride - jb >= 2 * LANES:
+                if fused:
+                    g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = g9 = g10 = g11 = g12 = g13 = (
+                        g14
+                    ) = g15 = g16 = g17 = g18 = g19 = g20 = g21 = g22 = g23 = g24 = g25 = g26 = (
+                        g27
+                    ) = g28 = g29 = g30 = g31 = zero
+                else:
+                    g0 = grad[q + np.uint64(0)]
+                    g1 = grad[q + np.uint64(1)]
+                    g2 = grad[q + np.uint64(2)]
+                    g3 = grad[q + np.uint64(3)]
+                    g4 = grad[q + np.uint64(4)]
+                    g5 = grad[q + np.uint64(5)]
+                    g6 = grad[q + np.uint64(6)]
+                    g7 = grad[q + np.uint64(7)]
+                    g8 = grad[q + np.uint64(8)]
+                    g9 = grad[q + np.uint64(9)]
+                    g10 = grad[q + np.uint64(10)]
+                    g11 = grad[q + np.uint64(11)]
+                    g12 = grad[q + np.uint64(12)]
+                    g13 = grad[q + np.uint64(13)]
+                    g14 = grad[q + np.uint64(14)]
+                    g15 = grad[q + np.uint64(15)]
+                    g16 = grad[q + np.uint64(16)]
+                    g17 = grad[q + np.uint64(17)]
+                    g18 = grad[q + np.uint64(18)]
+                    g19 = grad[q + np.uint64(19)]
+                    g20 = grad[q + np.uint64(20)]
+                    g21 = grad[q + np.uint64(21)]
+                    g22 = grad[q + np.uint64(22)]
+                    g23 = grad[q + np.uint64(23)]
+                    g24 = grad[q + np.uint64(24)]
+                    g25 = grad[q + np.uint64(25)]
+                    g26 = grad[q + np.uint64(26)]
+                    g27 = grad[q + np.uint64(27)]
+                    g28 = grad[q + np.uint64(28)]
+                    g29 = grad[q + np.uint64(29)]
+                    g30 = grad[q + np.uint64(30)]
+                    g31 = grad[q + np.uint64(31)]
+                for c in range(at, at + count[k]):
+                    e = entry[np.uint64(c)]
+                    x = table[e & 255]
+                    r = np.uint64((e >> 8) * stride + jb)
+                    g0 = g0 + deltas[r + np.uint64(0)] * x
+                    g1 = g1 + deltas[r + np.uint64(1)] * x
+                    g2 = g2 + deltas[r + np.uint64(2)] * x
+                    g3 = g3 + deltas[r + np.uint64(3)] * x
+                    g4 = g4 + deltas[r + np.uint64(4)] * x
+                    g5 = g5 + deltas[r + np.uint64(5)] * x
+                    g6 = g6 + deltas[r + np.uint64(6)] * x
+                    g7 = g7 + deltas[r + np.uint64(7)] * x
+                    g8 = g8 + deltas[r + np.uint64(8)] * x
+                    g9 = g9 + deltas[r + np.uint64(9)] * x
+                    g10 = g10 + deltas[r + np.uint64(10)] * x
+                    g11 = g11 + deltas[r + np.uint64(11)] * x
+                    g12 = g12 + deltas[r + np.uint64(12)] * x
+                    g13 = g13 + deltas[r + np.uint64(13)] * x
+                    g14 = g14 + deltas[r + np.uint64(14)] * x
+                    g15 = g15 + deltas[r + np.uint64(15)] * x
+                    g16 = g16 + deltas[r + np.uint64(16)] * x
+                    g17 = g17 + deltas[r + np.uint64(17)] * x
+                    g18 = g18 + deltas[r + np.uint64(18)] * x
+                    g19 = g19 + deltas[r + np.uint64(19)] * x
+                    g20 = g20 + deltas[r + np.uint64(20)] * x
+                    g21 = g21 + deltas[r + np.uint64(21)] * x
+                    g22 = g22 + deltas[r + np.uint64(22)] * x
+                    g23 = g23 + deltas[r + np.uint64(23)] * x
+                    g24 = g24 + deltas[r + np.uint64(24)] * x
+                    g25 = g25 + deltas[r + np.uint64(25)] * x
+                    g26 = g26 + deltas[r + np.uint64(26)] * x
+                    g27 = g27 + deltas[r + np.uint64(27)] * x
+                    g28 = g28 + deltas[r + np.uint64(28)] * x
+                    g29 = g29 + deltas[r + np.uint64(29)] * x
+                    g30 = g30 + deltas[r + np.uint64(30)] * x
+                    g31 = g31 + deltas[r + np.uint64(31)] * x
+                if fused:
+                    t0 = theta[q + np.uint64(0)] - step * g0
+                    t1 = theta[q + np.uint64(1)] - step * g1
+                    t2 = theta[q + np.uint64(2)] - step * g2
+                    t3 = theta[q + np.uint64(3)] - step * g3
+                    t4 = theta[q + np.uint64(4)] - step * g4
+                    t5 = theta[q + np.uint64(5)] - step * g5
+                    t6 = theta[q + np.uint64(6)] - step * g6
+                    t7 = theta[q + np.uint64(7)] - step * g7
+                    t8 = theta[q + np.uint64(8)] - step * g8
+                    t9 = theta[q + np.uint64(9)] - step * g9
+                    t10 = theta[q + np.uint64(10)] - step * g10
+                    t11 = theta[q + np.uint64(11)] - step * g11
+                    t12 = theta[q + np.uint64(12)] - step * g12
+                    t13 = theta[q + np.uint64(13)] - step * g13
+                    t14 = theta[q + np.uint64(14)] - step * g14
+                    t15 = theta[q + np.uint64(15)] - step * g15
+                    t16 = theta[q + np.uint64(16)] - step * g16
+                    t17 = theta[q + np.uint64(17)] - step * g17
+                    t18 = theta[q + np.uint64(18)] - step * g18
+                    t19 = theta[q + np.uint64(19)] - step * g19
+                    t20 = theta[q + np.uint64(20)] - step * g20
+                    t21 = theta[q + np.uint64(21)] - step * g21
+                    t22 = theta[q + np.uint64(22)] - step * g22
+                    t23 = theta[q + np.uint64(23)] - step * g23
+                    t24 = theta[q + np.uint64(24)] - step * g24
+                    t25 = theta[q + np.uint64(25)] - step * g25
+                    t26 = theta[q + np.uint64(26)] - step * g26
+                    t27 = theta[q + np.uint64(27)] - step * g27
+                    t28 = theta[q + np.uint64(28)] - step * g28
+                    t29 = theta[q + np.uint64(29)] - step * g29
+                    t30 = theta[q + np.uint64(30)] - step * g30
+                    t31 = theta[q + np.uint64(31)] - step * g31
+                    theta[q + np.uint64(0)] = t0
+                    theta[q + np.uint64(1)] = t1
+                    theta[q + np.uint64(2)] = t2
+                    theta[q + np.uint64(3)] = t3
+                    theta[q + np.uint64(4)] = t4
+                    theta[q + np.uint64(5)] = t5
+                    theta[q + np.uint64(6)] = t6
+                    theta[q + np.uint64(7)] = t7
+                    theta[q + np.uint64(8)] = t8
+                    theta[q + np.uint64(9)] = t9
+                    theta[q + np.uint64(10)] = t10
+                    theta[q + np.uint64(11)] = t11
+                    theta[q + np.uint64(12)] = t12
+                    theta[q + np.uint64(13)] = t13
+                    theta[q + np.uint64(14)] = t14
+                    theta[q + np.uint64(15)] = t15
+                    theta[q + np.uint64(16)] = t16
+                    theta[q + np.uint64(17)] = t17
+                    theta[q + np.uint64(18)] = t18
+                    theta[q + np.uint64(19)] = t19
+                    theta[q + np.uint64(20)] = t20
+                    theta[q + np.uint64(21)] = t21
+                    theta[q + np.uint64(22)] = t22
+                    theta[q + np.uint64(23)] = t23
+                    theta[q + np.uint64(24)] = t24
+                    theta[q + np.uint64(25)] = t25
+                    theta[q + np.uint64(26)] = t26
+                    theta[q + np.uint64(27)] = t27
+                    theta[q + np.uint64(28)] = t28
+                    theta[q + np.uint64(29)] = t29
+                    theta[q + np.uint64(30)] = t30
+                    theta[q + np.uint64(31)] = t31
+                else:
+                    grad[q + np.uint64(0)] = g0
+                    grad[q + np.uint64(1)] = g1
+                    grad[q + np.uint64(2)] = g2
+                    grad[q + np.uint64(3)] = g3
+                    grad[q + np.uint64(4)] = g4
+                    grad[q + np.uint64(5)] = g5
+                    grad[q + np.uint64(6)] = g6
+                    grad[q + np.uint64(7)] = g7
+                    grad[q + np.uint64(8)] = g8
+                    grad[q + np.uint64(9)] = g9
+                    grad[q + np.uint64(10)] = g10
+                    grad[q + np.uint64(11)] = g11
+                    grad[q + np.uint64(12)] = g12
+                    grad[q + np.uint64(13)] = g13
+                    grad[q + np.uint64(14)] = g14
+                    grad[q + np.uint64(15)] = g15
+                    grad[q + np.uint64(16)] = g16
+                    grad[q + np.uint64(17)] = g17
+                    grad[q + np.uint64(18)] = g18
+                    grad[q + np.uint64(19)] = g19
+                    grad[q + np.uint64(20)] = g20
+                    grad[q + np.uint64(21)] = g21
+                    grad[q + np.uint64(22)] = g22
+                    grad[q + np.uint64(23)] = g23
+                    grad[q + np.uint64(24)] = g24
+                    grad[q + np.uint64(25)] = g25
+                    grad[q + np.uint64(26)] = g26
+                    grad[q + np.uint64(27)] = g27
+                    grad[q + np.uint64(28)] = g28
+                    grad[q + np.uint64(29)] = g29
+                    grad[q + np.uint64(30)] = g30
+                    grad[q + np.uint64(31)] = g31
+                jb += 2 * LANES
+            else:
+                if fused:
+                    g0 = g1 = g2 = g3 = g4 = g5 = g6 = g7 = g8 = g9 = g10 = g11 = g12 = g13 = (
+                        g14
+                    ) = g15 = zero
+                else:
+                    g0 = grad[q + np.uint64(0)]
+                    g1 = grad[q + np.uint64(1)]
+                    g2 = grad[q + np.uint64(2)]
+                    g3 = grad[q + np.uint64(3)]
+                    g4 = grad[q + np.uint64(4)]
+                    g5 = grad[q + np.uint64(5)]
+                    g6 = grad[q + np.uint64(6)]
+                    g7 = grad[q + np.uint64(7)]
+                    g8 = grad[q + np.uint64(8)]
+                    g9 = grad[q + np.uint64(9)]
+                    g10 = grad[q + np.uint64(10)]
+                    g11 = grad[q + np.uint64(11)]
+                    g12 = grad[q + np.uint64(12)]
+                    g13 = grad[q + np.uint64(13)]
+                    g14 = grad[q + np.uint64(14)]
+                    g15 = grad[q + np.uint64(15)]
+                for c in range(at, at + count[k]):
+                    e = entry[np.uint64(c)]
+                    x = table[e & 255]
+                    r = np.uint64((e >> 8) * stride + jb)
+                    g0 = g0 + deltas[r + np.uint64(0)] * x
+                    g1 = g1 + deltas[r + np.uint64(1)] * x
+                    g2 = g2 + deltas[r + np.uint64(2)] * x
+                    g3 = g3 + deltas[r + np.uint64(3)] * x
+                    g4 = g4 + deltas[r + np.uint64(4)] * x
+                    g5 = g5 + deltas[r + np.uint64(5)] * x
+                    g6 = g6 + deltas[r + np.uint64(6)] * x
+                    g7 = g7 + deltas[r + np.uint64(7)] * x
+                    g8 = g8 + deltas[r + np.uint64(8)] * x
+                    g9 = g9 + deltas[r + np.uint64(9)] * x
+                    g10 = g10 + deltas[r + np.uint64(10)] * x
+                    g11 = g11 + deltas[r + np.uint64(11)] * x
+                    g12 = g12 + deltas[r + np.uint64(12)] * x
+                    g13 = g13 + deltas[r + np.uint64(13)] * x
+                    g14 = g14 + deltas[r + np.uint64(14)] * x
+                    g15 = g15 + deltas[r + np.uint64(15)] * x
+                if fused:
+                    t0 = theta[q + np.uint64(0)] - step * g0
+                    t1 = theta[q + np.uint64(1)] - step * g1
+                    t2 = theta[q + np.uint64(2)] - step * g2
+                    t3 = theta[q + np.uint64(3)] - step * g3
+                    t4 = theta[q + np.uint64(4)] - step * g4
+                    t5 = theta[q + np.uint64(5)] - step * g5
+                    t6 = theta[q + np.uint64(6)] - step * g6
+                    t7 = theta[q + np.uint64(7)] - step * g7
+                    t8 = theta[q + np.uint64(8)] - step * g8
+                    t9 = theta[q + np.uint64(9)] - step * g9
+                    t10 = theta[q + np.uint64(10)] - step * g10
+                    t11 = theta[q + np.uint64(11)] - step * g11
+                    t12 = theta[q + np.uint64(12)] - step * g12
+                    t13 = theta[q + np.uint64(13)] - step * g13
+                    t14 = theta[q + np.uint64(14)] - step * g14
+                    t15 = theta[q + np.uint64(15)] - step * g15
+                    theta[q + np.uint64(0)] = t0
+                    theta[q + np.uint64(1)] = t1
+                    theta[q + np.uint64(2)] = t2
+                    theta[q + np.uint64(3)] = t3
+                    theta[q + np.uint64(4)] = t4
+                    theta[q + np.uint64(5)] = t5
+                    theta[q + np.uint64(6)] = t6
+                    theta[q + np.uint64(7)] = t7
+                    theta[q + np.uint64(8)] = t8
+                    theta[q + np.uint64(9)] = t9
+                    theta[q + np.uint64(10)] = t10
+                    theta[q + np.uint64(11)] = t11
+                    theta[q + np.uint64(12)] = t12
+                    theta[q + np.uint64(13)] = t13
+                    theta[q + np.uint64(14)] = t14
+                    theta[q + np.uint64(15)] = t15
+                else:
+                    grad[q + np.uint64(0)] = g0
+                    grad[q + np.uint64(1)] = g1
+                    grad[q + np.uint64(2)] = g2
+                    grad[q + np.uint64(3)] = g3
+                    grad[q + np.uint64(4)] = g4
+                    grad[q + np.uint64(5)] = g5
+                    grad[q + np.uint64(6)] = g6
+                    grad[q + np.uint64(7)] = g7
+                    grad[q + np.uint64(8)] = g8
+                    grad[q + np.uint64(9)] = g9
+                    grad[q + np.uint64(10)] = g10
+                    grad[q + np.uint64(11)] = g11
+                    grad[q + np.uint64(12)] = g12
+                    grad[q + np.uint64(13)] = g13
+                    grad[q + np.uint64(14)] = g14
+                    grad[q + np.uint64(15)] = g15
+                jb += LANES
+        count[k] = 0
 
 
 @njit(**_JIT)
@@ -590,10 +1057,18 @@ def sgd_epoch(
     out = np.zeros(n_out, dtype)
     e64 = np.zeros(n_out, np.float64)
     delta = np.zeros(width, dtype)
-    delta0 = np.zeros(stride, dtype)  # the first layer's, zero beyond n1
     prev = np.zeros(width, dtype)
-    touched = np.zeros(n_in0, np.int64)
-    touched_list = np.zeros(n_in0 + 1, np.int64)  # one spare: the branch-free append
+    zero = one - one
+    # a chunk's first-layer deltas (one row of stride per image, zero beyond n1) and, per
+    # pixel, how many of its images have it, where in the chunk, and its raw value
+    deltas = np.zeros(CHUNK * stride, dtype)
+    count = np.zeros(n_in0, np.int64)
+    entry = np.zeros(n_in0 * CHUNK, np.uint16)  # place * 256 + value (see _forward)
+    chunk_list = np.zeros(n_in0 + 1, np.int64)  # one spare: the branch-free append
+    touched = np.zeros(n_in0, np.int64)  # mini-batches of several chunks: the union
+    touched_list = np.zeros(n_in0 + 1, np.int64)
+    wt = np.zeros_like(theta)  # the deeper layers' weights transposed, for the forward pass
+    transpose_deep(theta, wt, sizes, woff)
     w0 = woff[0]
     n_batches = (order.shape[0] + batch_size - 1) // batch_size
     touch = 0
@@ -607,238 +1082,111 @@ def sgd_epoch(
             i = order[s]
             for p in range(indptr[i], indptr[i + 1], 32):
                 touch += indices[p] + values[p]
-        for s in range(start, stop):
-            i = order[s]
-            _forward(
-                theta,
-                sizes,
-                woff,
-                boff,
-                indptr,
-                indices,
-                values,
-                table,
-                i,
-                acts,
-                aoff,
-                z,
-                zout,
-                one,
-                act,
-            )
-            _output(model, zout, out, n_out, e64)
-            label = labels[i]
-            for j in range(n_out):
-                d = out[j]
-                if j == label:
-                    d = out[j] - one
-                if sigmoid_delta:
-                    d = d * (out[j] * (one - out[j]))
-                delta[j] = d
-            for layer in range(n_layers - 1, 0, -1):
-                n_in = sizes[layer]
-                n_o = sizes[layer + 1]
-                w = woff[layer]
-                b = boff[layer]
-                src = aoff[layer - 1]
-                for j in range(n_o):
-                    dj = delta[j]
-                    row = w + j * n_in
-                    for k in range(n_in):
-                        grad[row + k] = grad[row + k] + dj * acts[src + k]
-                    grad[b + j] = grad[b + j] + dj
-                for k in range(n_in):
-                    prev[k] = 0.0
-                for j in range(n_o):
-                    dj = delta[j]
-                    row = w + j * n_in
-                    for k in range(n_in):
-                        prev[k] = prev[k] + dj * theta[row + k]
-                # the activation's derivative from its output a (one loop per activation,
-                # so that each vectorises): sigmoid a (1 - a), tanh 1 - a a, ReLU (a > 0)
-                if act == 0:
-                    for k in range(n_in):
-                        a = acts[src + k]
-                        delta[k] = prev[k] * (a * (one - a))
-                elif act == 1:
-                    for k in range(n_in):
-                        a = acts[src + k]
-                        delta[k] = prev[k] * (one - a * a)
-                else:
-                    zero = one - one
-                    for k in range(n_in):
-                        delta[k] = zero if acts[src + k] <= zero else prev[k]
-            # first layer: only the image's non-zero pixels
-            b0 = boff[0]
-            for j in range(n1):
-                delta0[j] = delta[j]
-            p0 = indptr[i]
-            p1 = indptr[i + 1]
-            for p in range(p0, p1):  # branch-free: the list grows only for a new column
-                k = indices[p]
-                touched_list[n_touched] = k
-                n_touched += 1 - touched[k]
-                touched[k] = 1
-            jb = 0
-            while jb < stride:
-                if stride - jb >= 2 * LANES:
-                    d0 = delta0[jb + 0]
-                    d1 = delta0[jb + 1]
-                    d2 = delta0[jb + 2]
-                    d3 = delta0[jb + 3]
-                    d4 = delta0[jb + 4]
-                    d5 = delta0[jb + 5]
-                    d6 = delta0[jb + 6]
-                    d7 = delta0[jb + 7]
-                    d8 = delta0[jb + 8]
-                    d9 = delta0[jb + 9]
-                    d10 = delta0[jb + 10]
-                    d11 = delta0[jb + 11]
-                    d12 = delta0[jb + 12]
-                    d13 = delta0[jb + 13]
-                    d14 = delta0[jb + 14]
-                    d15 = delta0[jb + 15]
-                    d16 = delta0[jb + 16]
-                    d17 = delta0[jb + 17]
-                    d18 = delta0[jb + 18]
-                    d19 = delta0[jb + 19]
-                    d20 = delta0[jb + 20]
-                    d21 = delta0[jb + 21]
-                    d22 = delta0[jb + 22]
-                    d23 = delta0[jb + 23]
-                    d24 = delta0[jb + 24]
-                    d25 = delta0[jb + 25]
-                    d26 = delta0[jb + 26]
-                    d27 = delta0[jb + 27]
-                    d28 = delta0[jb + 28]
-                    d29 = delta0[jb + 29]
-                    d30 = delta0[jb + 30]
-                    d31 = delta0[jb + 31]
-                    for p in range(p0, p1):
-                        x = table[values[p]]
-                        q = np.uint64(w0 + indices[p] * stride + jb)
-                        g0 = grad[q + np.uint64(0)] + d0 * x
-                        g1 = grad[q + np.uint64(1)] + d1 * x
-                        g2 = grad[q + np.uint64(2)] + d2 * x
-                        g3 = grad[q + np.uint64(3)] + d3 * x
-                        g4 = grad[q + np.uint64(4)] + d4 * x
-                        g5 = grad[q + np.uint64(5)] + d5 * x
-                        g6 = grad[q + np.uint64(6)] + d6 * x
-                        g7 = grad[q + np.uint64(7)] + d7 * x
-                        g8 = grad[q + np.uint64(8)] + d8 * x
-                        g9 = grad[q + np.uint64(9)] + d9 * x
-                        g10 = grad[q + np.uint64(10)] + d10 * x
-                        g11 = grad[q + np.uint64(11)] + d11 * x
-                        g12 = grad[q + np.uint64(12)] + d12 * x
-                        g13 = grad[q + np.uint64(13)] + d13 * x
-                        g14 = grad[q + np.uint64(14)] + d14 * x
-                        g15 = grad[q + np.uint64(15)] + d15 * x
-                        g16 = grad[q + np.uint64(16)] + d16 * x
-                        g17 = grad[q + np.uint64(17)] + d17 * x
-                        g18 = grad[q + np.uint64(18)] + d18 * x
-                        g19 = grad[q + np.uint64(19)] + d19 * x
-                        g20 = grad[q + np.uint64(20)] + d20 * x
-                        g21 = grad[q + np.uint64(21)] + d21 * x
-                        g22 = grad[q + np.uint64(22)] + d22 * x
-                        g23 = grad[q + np.uint64(23)] + d23 * x
-                        g24 = grad[q + np.uint64(24)] + d24 * x
-                        g25 = grad[q + np.uint64(25)] + d25 * x
-                        g26 = grad[q + np.uint64(26)] + d26 * x
-                        g27 = grad[q + np.uint64(27)] + d27 * x
-                        g28 = grad[q + np.uint64(28)] + d28 * x
-                        g29 = grad[q + np.uint64(29)] + d29 * x
-                        g30 = grad[q + np.uint64(30)] + d30 * x
-                        g31 = grad[q + np.uint64(31)] + d31 * x
-                        grad[q + np.uint64(0)] = g0
-                        grad[q + np.uint64(1)] = g1
-                        grad[q + np.uint64(2)] = g2
-                        grad[q + np.uint64(3)] = g3
-                        grad[q + np.uint64(4)] = g4
-                        grad[q + np.uint64(5)] = g5
-                        grad[q + np.uint64(6)] = g6
-                        grad[q + np.uint64(7)] = g7
-                        grad[q + np.uint64(8)] = g8
-                        grad[q + np.uint64(9)] = g9
-                        grad[q + np.uint64(10)] = g10
-                        grad[q + np.uint64(11)] = g11
-                        grad[q + np.uint64(12)] = g12
-                        grad[q + np.uint64(13)] = g13
-                        grad[q + np.uint64(14)] = g14
-                        grad[q + np.uint64(15)] = g15
-                        grad[q + np.uint64(16)] = g16
-                        grad[q + np.uint64(17)] = g17
-                        grad[q + np.uint64(18)] = g18
-                        grad[q + np.uint64(19)] = g19
-                        grad[q + np.uint64(20)] = g20
-                        grad[q + np.uint64(21)] = g21
-                        grad[q + np.uint64(22)] = g22
-                        grad[q + np.uint64(23)] = g23
-                        grad[q + np.uint64(24)] = g24
-                        grad[q + np.uint64(25)] = g25
-                        grad[q + np.uint64(26)] = g26
-                        grad[q + np.uint64(27)] = g27
-                        grad[q + np.uint64(28)] = g28
-                        grad[q + np.uint64(29)] = g29
-                        grad[q + np.uint64(30)] = g30
-                        grad[q + np.uint64(31)] = g31
-                    jb += 2 * LANES
-                else:
-                    d0 = delta0[jb + 0]
-                    d1 = delta0[jb + 1]
-                    d2 = delta0[jb + 2]
-                    d3 = delta0[jb + 3]
-                    d4 = delta0[jb + 4]
-                    d5 = delta0[jb + 5]
-                    d6 = delta0[jb + 6]
-                    d7 = delta0[jb + 7]
-                    d8 = delta0[jb + 8]
-                    d9 = delta0[jb + 9]
-                    d10 = delta0[jb + 10]
-                    d11 = delta0[jb + 11]
-                    d12 = delta0[jb + 12]
-                    d13 = delta0[jb + 13]
-                    d14 = delta0[jb + 14]
-                    d15 = delta0[jb + 15]
-                    for p in range(p0, p1):
-                        x = table[values[p]]
-                        q = np.uint64(w0 + indices[p] * stride + jb)
-                        g0 = grad[q + np.uint64(0)] + d0 * x
-                        g1 = grad[q + np.uint64(1)] + d1 * x
-                        g2 = grad[q + np.uint64(2)] + d2 * x
-                        g3 = grad[q + np.uint64(3)] + d3 * x
-                        g4 = grad[q + np.uint64(4)] + d4 * x
-                        g5 = grad[q + np.uint64(5)] + d5 * x
-                        g6 = grad[q + np.uint64(6)] + d6 * x
-                        g7 = grad[q + np.uint64(7)] + d7 * x
-                        g8 = grad[q + np.uint64(8)] + d8 * x
-                        g9 = grad[q + np.uint64(9)] + d9 * x
-                        g10 = grad[q + np.uint64(10)] + d10 * x
-                        g11 = grad[q + np.uint64(11)] + d11 * x
-                        g12 = grad[q + np.uint64(12)] + d12 * x
-                        g13 = grad[q + np.uint64(13)] + d13 * x
-                        g14 = grad[q + np.uint64(14)] + d14 * x
-                        g15 = grad[q + np.uint64(15)] + d15 * x
-                        grad[q + np.uint64(0)] = g0
-                        grad[q + np.uint64(1)] = g1
-                        grad[q + np.uint64(2)] = g2
-                        grad[q + np.uint64(3)] = g3
-                        grad[q + np.uint64(4)] = g4
-                        grad[q + np.uint64(5)] = g5
-                        grad[q + np.uint64(6)] = g6
-                        grad[q + np.uint64(7)] = g7
-                        grad[q + np.uint64(8)] = g8
-                        grad[q + np.uint64(9)] = g9
-                        grad[q + np.uint64(10)] = g10
-                        grad[q + np.uint64(11)] = g11
-                        grad[q + np.uint64(12)] = g12
-                        grad[q + np.uint64(13)] = g13
-                        grad[q + np.uint64(14)] = g14
-                        grad[q + np.uint64(15)] = g15
-                    jb += LANES
-            for j in range(n1):
-                grad[b0 + j] = grad[b0 + j] + delta[j]
-        # the update
         step = steps[batch]
+        fused = stop - start <= CHUNK
+        for c0 in range(start, stop, CHUNK):
+            c1 = min(c0 + CHUNK, stop)
+            n_chunk = 0
+            for s in range(c0, c1):
+                i = order[s]
+                n_chunk = _forward(
+                    theta,
+                    wt,
+                    sizes,
+                    woff,
+                    boff,
+                    indptr,
+                    indices,
+                    values,
+                    table,
+                    i,
+                    acts,
+                    aoff,
+                    z,
+                    zout,
+                    one,
+                    act,
+                    True,
+                    count,
+                    entry,
+                    chunk_list,
+                    n_chunk,
+                    (s - c0) * 256,
+                )
+                _output(model, zout, out, n_out, e64)
+                label = labels[i]
+                for j in range(n_out):
+                    d = out[j]
+                    if j == label:
+                        d = out[j] - one
+                    if sigmoid_delta:
+                        d = d * (out[j] * (one - out[j]))
+                    delta[j] = d
+                for layer in range(n_layers - 1, 0, -1):
+                    n_in = sizes[layer]
+                    n_o = sizes[layer + 1]
+                    w = woff[layer]
+                    b = boff[layer]
+                    src = aoff[layer - 1]
+                    # unsigned offsets: no wrap-around to check, so the loops over k vectorise
+                    at = np.uint64(src)
+                    for j in range(n_o):
+                        dj = delta[j]
+                        row = np.uint64(w + j * n_in)
+                        for k in range(n_in):
+                            q = np.uint64(k)
+                            grad[row + q] = grad[row + q] + dj * acts[at + q]
+                        grad[b + j] = grad[b + j] + dj
+                    for k in range(n_in):
+                        prev[k] = zero
+                    for j in range(n_o):
+                        dj = delta[j]
+                        row = np.uint64(w + j * n_in)
+                        for k in range(n_in):
+                            prev[k] = prev[k] + dj * theta[row + np.uint64(k)]
+                    # the activation's derivative from its output a (one loop per activation,
+                    # so that each vectorises): sigmoid a (1 - a), tanh 1 - a a, ReLU (a > 0)
+                    if act == 0:
+                        for k in range(n_in):
+                            a = acts[src + k]
+                            delta[k] = prev[k] * (a * (one - a))
+                    elif act == 1:
+                        for k in range(n_in):
+                            a = acts[src + k]
+                            delta[k] = prev[k] * (one - a * a)
+                    else:
+                        zero = one - one
+                        for k in range(n_in):
+                            delta[k] = zero if acts[src + k] <= zero else prev[k]
+                # first layer: the gradient waits until the chunk is done (_forward noted
+                # the pixels); here the image's delta and the bias gradient
+                b0 = boff[0]
+                row = (s - c0) * stride
+                for j in range(n1):
+                    deltas[row + j] = delta[j]
+                    grad[b0 + j] = grad[b0 + j] + delta[j]
+            if not fused:  # a mini-batch of several chunks: add this chunk's sums to grad
+                for t in range(n_chunk):
+                    k = chunk_list[t]
+                    touched_list[n_touched] = k
+                    n_touched += 1 - touched[k]
+                    touched[k] = 1
+                _gather_columns(
+                    theta,
+                    grad,
+                    chunk_list,
+                    n_chunk,
+                    w0,
+                    stride,
+                    deltas,
+                    entry,
+                    count,
+                    table,
+                    step,
+                    False,
+                    zero,
+                )
+        # the update
         if decays.shape[0]:
             decay = decays[batch]
             for layer in range(n_layers):
@@ -854,49 +1202,34 @@ def sgd_epoch(
             for q in range(w, w + sizes[layer] * sizes[layer + 1]):
                 theta[q] = theta[q] - step * grad[q]
                 grad[q] = 0.0
+        transpose_deep(theta, wt, sizes, woff)
         for layer in range(n_layers):
             b = boff[layer]
             for q in range(b, b + sizes[layer + 1]):
                 theta[q] = theta[q] - step * grad[q]
                 grad[q] = 0.0
+        if fused:  # the first layer's gradient, summed and applied column by column
+            _gather_columns(
+                theta,
+                grad,
+                chunk_list,
+                n_chunk,
+                w0,
+                stride,
+                deltas,
+                entry,
+                count,
+                table,
+                step,
+                True,
+                zero,
+            )
         for t in range(n_touched):
             k = touched_list[t]
             touched[k] = 0
-            base = w0 + k * stride
-            for q in range(base, base + stride, LANES):
-                t = theta[q : q + LANES]
-                g = grad[q : q + LANES]
-                t0 = t[0] - step * g[0]
-                t1 = t[1] - step * g[1]
-                t2 = t[2] - step * g[2]
-                t3 = t[3] - step * g[3]
-                t4 = t[4] - step * g[4]
-                t5 = t[5] - step * g[5]
-                t6 = t[6] - step * g[6]
-                t7 = t[7] - step * g[7]
-                t8 = t[8] - step * g[8]
-                t9 = t[9] - step * g[9]
-                t10 = t[10] - step * g[10]
-                t11 = t[11] - step * g[11]
-                t12 = t[12] - step * g[12]
-                t13 = t[13] - step * g[13]
-                t14 = t[14] - step * g[14]
-                t15 = t[15] - step * g[15]
-                t[0] = t0
-                t[1] = t1
-                t[2] = t2
-                t[3] = t3
-                t[4] = t4
-                t[5] = t5
-                t[6] = t6
-                t[7] = t7
-                t[8] = t8
-                t[9] = t9
-                t[10] = t10
-                t[11] = t11
-                t[12] = t12
-                t[13] = t13
-                t[14] = t14
-                t[15] = t15
-                g[:] = 0.0
+            base = np.uint64(w0 + k * stride)
+            for q in range(stride):
+                at = base + np.uint64(q)
+                theta[at] = theta[at] - step * grad[at]
+                grad[at] = 0.0
     return touch  # keeps the reads above from being optimised away

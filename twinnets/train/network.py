@@ -578,12 +578,17 @@ def step_schedule(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per mini-batch of an epoch over ``n`` samples: eta / m and 1 - eta lmbda / n_train."""
     m = config.batch_size
-    etas = [step_size(config, first_step + b) for b in range(-(-n // m))]
-    sizes = [min(m, n - b * m) for b in range(len(etas))]
-    steps = np.array([eta / size for eta, size in zip(etas, sizes)]).astype(dtype)
+    b = np.arange(-(-n // m))
+    # step_size for every mini-batch at once: the same IEEE operations in float64
+    if config.schedule == "constant":
+        etas = np.full(len(b), float(config.eta))
+    else:
+        etas = config.eta / (1.0 + (first_step + b) / config.tau)
+    sizes = np.minimum(m, n - b * m)
+    steps = (etas / sizes).astype(dtype)
     if not config.lmbda:
         return steps, np.empty(0, dtype)
-    decays = np.array([1.0 - eta * config.lmbda / config.n_train for eta in etas]).astype(dtype)
+    decays = (1.0 - etas * config.lmbda / config.n_train).astype(dtype)
     return steps, decays
 
 

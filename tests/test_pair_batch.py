@@ -71,7 +71,15 @@ def assert_same_table(fast: pd.DataFrame, reference: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("barrier_pairs", [10, 2])  # the first row with a barrier, or not
 def test_batched_equals_per_pair_sigmoid(sigmoid_group, mnist_workdir, monkeypatch, barrier_pairs):
-    fast = groups.analyze_group(sigmoid_group, mnist_workdir, barrier_pairs=barrier_pairs)
+    calls = []
+    with monkeypatch.context() as patch:
+        barriers_of = groups._barriers
+        patch.setattr(groups, "_barriers", lambda *a: calls.append(1) or barriers_of(*a))
+        fast = groups.analyze_group(sigmoid_group, mnist_workdir, barrier_pairs=barrier_pairs)
+    if barrier_pairs == 10:
+        # every pair's trained barrier; the nulls of the 5 distinct pairs of inits (seeds
+        # 0, 0, 1, 1, 2: pairs 00, 01, 02, 11, 12), not of all 10 pairs
+        assert len(calls) == 10 + 5
     reference = _per_pair(monkeypatch, sigmoid_group, mnist_workdir, barrier_pairs)
     assert_same_table(fast.pairs, reference.pairs)
     pd.testing.assert_frame_equal(fast.curves, reference.curves, rtol=1e-9)
@@ -88,8 +96,8 @@ def test_batched_equals_per_pair_tanh_and_untrained(
     assert_same_table(fast.pairs, _per_pair(monkeypatch, tanh_group, mnist_workdir, 1).pairs)
     # checkpoint 0: the networks are their own nulls, measured once
     untrained = _group(tmp_path, data, epochs=0)
-    fast = groups.analyze_group(untrained, mnist_workdir, barrier_pairs=1).pairs
-    assert_same_table(fast, _per_pair(monkeypatch, untrained, mnist_workdir, 1).pairs)
+    fast = groups.analyze_group(untrained, mnist_workdir, barrier_pairs=10).pairs
+    assert_same_table(fast, _per_pair(monkeypatch, untrained, mnist_workdir, 10).pairs)
     assert (fast.relative_signed == fast.null_relative_signed).all()
     assert (fast.training_part_raw == 0).all()
 

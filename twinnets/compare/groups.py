@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -526,13 +526,43 @@ def _no_barriers() -> dict[str, object]:
     return row
 
 
+class _Compared:
+    """``_compare`` once per pair of bitwise-distinct networks of a side
+    (``pair_batch.distinct_networks``): the inits of a crossed grid depend on the init seed
+    alone, so its nulls are a few distinct pairs, and identical inputs give identical rows."""
+
+    def __init__(self, *sides: _Side) -> None:
+        self.distinct = {
+            id(side): pair_batch.distinct_networks([v.params for v in side.views])[1]
+            for side in sides
+        }
+        self.done: dict[tuple, tuple[dict[str, object], dict, list[pd.DataFrame]]] = {}
+
+    def __call__(
+        self, side: _Side, i: int, j: int, ctx: _Context, with_barrier: bool
+    ) -> tuple[dict[str, object], dict[str, alignment.Transform | list], list[pd.DataFrame]]:
+        distinct = self.distinct[id(side)]
+        key = (id(side), int(distinct[i]), int(distinct[j]), with_barrier)
+        if key not in self.done:
+            self.done[key] = _compare(side, i, j, ctx, with_barrier)
+        row, transforms, curves = self.done[key]
+        return dict(row), transforms, curves
+
+
 def _pair_row(
-    trained: _Side, untrained: _Side, i: int, j: int, ctx: _Context, with_barrier: bool
+    trained: _Side,
+    untrained: _Side,
+    i: int,
+    j: int,
+    ctx: _Context,
+    with_barrier: bool,
+    compare: Callable[..., tuple] = _compare,
 ) -> tuple[dict[str, object], list[pd.DataFrame]]:
-    """One pair's trained metrics, their nulls, and the decompositions that tie them."""
-    row, transforms, curves = _compare(trained, i, j, ctx, with_barrier)
+    """One pair's trained metrics, their nulls, and the decompositions that tie them
+    (``compare``: ``_compare``, or a ``_Compared`` that measures each distinct pair once)."""
+    row, transforms, curves = compare(trained, i, j, ctx, with_barrier)
     # untrained networks (checkpoint 0) are their own nulls: the same code on the same views
-    null = dict(row) if untrained is trained else _compare(untrained, i, j, ctx, with_barrier)[0]
+    null = dict(row) if untrained is trained else compare(untrained, i, j, ctx, with_barrier)[0]
     if not with_barrier:
         row.update(_no_barriers())
         null.update(_no_barriers())
@@ -638,9 +668,10 @@ def _per_pair_rows(
     records, curves = [], []
     if index_pairs:
         trained, untrained = _sides(list(dumps), data, ctx.geometry, positions)
+        compare = _Compared(trained, untrained)
     for (i, j), kind, barrier in zip(index_pairs, kinds, with_barrier, strict=True):
         names = _pair_names(dumps[i], dumps[j], kind, model_name)
-        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, barrier)
+        row, pair_curves = _pair_row(trained, untrained, i, j, ctx, barrier, compare)
         if not (dumps[i].init_known and dumps[j].init_known):  # fresh inits: not theirs
             row.update(dict.fromkeys(DECOMPOSITION_COLUMNS, float("nan")))
         records.append({**names, **row, "barrier_computed": barrier})
@@ -681,12 +712,13 @@ def _batched_rows(
     decomposed = pair_batch.decompositions(trained, untrained, pairs, ctx.activation)
     # ||A0 - B0|| is the null's raw distance: one number, not two roundings of it
     decomposed["init_part_raw"] = null.columns["distance_all"]
+    distinct = (trained.network, untrained.network)
     del trained, untrained
     names = pd.DataFrame(
         [_pair_names(dumps[i], dumps[j], k, model_name) for (i, j), k in zip(index_pairs, kinds)]
     )
     barrier_rows, curves = _batched_barrier_rows(
-        trained_params, inits, measured, null, index_pairs, with_barrier, names, ctx
+        (trained_params, inits), distinct, measured, null, index_pairs, with_barrier, names, ctx
     )
     accuracy = measured.accuracy
     independent = independent_baselines(
@@ -704,8 +736,8 @@ def _batched_rows(
 
 
 def _batched_barrier_rows(
-    trained_params: list[Params],
-    inits: list[Params],
+    params: tuple[list[Params], list[Params]],
+    distinct: tuple[np.ndarray, np.ndarray],
     measured: pair_batch.SideMeasures,
     null: pair_batch.SideMeasures,
     index_pairs: Sequence[tuple[int, int]],
@@ -713,20 +745,30 @@ def _batched_barrier_rows(
     names: pd.DataFrame,
     ctx: _Context,
 ) -> tuple[dict[int, tuple[dict, dict]], list[pd.DataFrame]]:
-    """The barrier rows (trained, null) of the pairs that get barriers, and their curves."""
+    """The barrier rows (trained, null) of the pairs that get barriers, and their curves.
+
+    ``params``: the trained networks and their inits; ``distinct``: each one's index among
+    the bitwise-distinct networks of its side (``pair_batch.measure_networks``). A pair of
+    distinct networks has one barrier, whichever pairs share it: the inits of a crossed
+    grid depend on the init seed alone, so its nulls (and all of checkpoint 0, where the
+    networks are their inits) are a few curves, not one per pair."""
     first_layers: dict[tuple[int, int], barriers.FirstLayer] = {}
+    done: dict[tuple[int, int, int], tuple[dict[str, object], list[pd.DataFrame]]] = {}
+
+    def of(side: int, measures: pair_batch.SideMeasures, i: int, j: int, p: int):
+        key = (side, int(distinct[side][i]), int(distinct[side][j]))
+        if key not in done:
+            done[key] = _batched_barriers(
+                params[side], side, distinct[side], measures, i, j, p, ctx, first_layers
+            )
+        return done[key]
+
     barrier_rows: dict[int, tuple[dict, dict]] = {}
     curves: list[pd.DataFrame] = []
     for p in np.flatnonzero(with_barrier).tolist():
         i, j = index_pairs[p]
-        row, pair_curves = _batched_barriers(
-            trained_params, 0, measured, i, j, p, ctx, first_layers
-        )
-        null_row = (
-            row
-            if null is measured
-            else _batched_barriers(inits, 1, null, i, j, p, ctx, first_layers)[0]
-        )
+        row, pair_curves = of(0, measured, i, j, p)
+        null_row = row if null is measured else of(1, null, i, j, p)[0]
         barrier_rows[p] = (row, null_row)
         curves += [c.assign(**names.iloc[p].to_dict()) for c in pair_curves]
     return barrier_rows, curves
@@ -777,6 +819,7 @@ def _batched_frame(
 def _batched_barriers(
     params: list[Params],
     side: int,
+    distinct: np.ndarray,
     measures: pair_batch.SideMeasures,
     i: int,
     j: int,
@@ -785,19 +828,19 @@ def _batched_barriers(
     first_layers: dict[tuple[int, int], barriers.FirstLayer],
 ) -> tuple[dict[str, object], list[pd.DataFrame]]:
     """``_barriers`` of pair ``p`` (networks i, j) under the transforms ``measures`` found;
-    each network's first layer computed once (``first_layers``, keyed by side and index)."""
+    each distinct network's first layer computed once (``first_layers``, keyed by side and
+    ``distinct`` index)."""
     assert ctx.barrier_data is not None
     for k in (i, j):
-        if (side, k) not in first_layers:
-            first_layers[side, k] = barriers.first_layer(params[k], ctx.barrier_data)
+        if (side, distinct[k]) not in first_layers:
+            first_layers[side, distinct[k]] = barriers.first_layer(params[k], ctx.barrier_data)
     transforms = {method: measures.transforms(p, method) for method in ALIGNMENTS}
     aligned = {
         method: alignment.apply_transforms(params[j], t, ctx.activation)
         for method, t in transforms.items()
     }
-    return _barriers(
-        params[i], first_layers[side, i], params[j], first_layers[side, j], aligned, transforms, ctx
-    )
+    za, zb = first_layers[side, distinct[i]], first_layers[side, distinct[j]]
+    return _barriers(params[i], za, params[j], zb, aligned, transforms, ctx)
 
 
 def _sides(

@@ -41,9 +41,9 @@ SGD_SECONDS_PER_BATCH_LAYER = 1e-6
 EVAL_SECONDS_PER_SAMPLE_PARAM = 0.15e-9
 #: Seconds a training job spends before its first epoch beyond the job overhead:
 #: converting the images to their sparse form (0.2-0.5 s) and, where the node has no
-#: cached compiled kernels yet, compiling them (15.5-15.7 s measured per dtype on this
-#: 2-core machine, 2026-12-03; 0.25-0.3 s to load them from the cache).
-TRAIN_STARTUP_SECONDS = 17.0
+#: cached compiled kernels yet, compiling them (12.1-12.2 s measured per dtype on this
+#: 2-core machine, 2026-12-03; 0.26 s to load them from the cache).
+TRAIN_STARTUP_SECONDS = 13.0
 #: Validation and test images evaluated after every epoch.
 HELD_OUT_IMAGES = 20_000
 #: Analysis: seconds per group (the training images' pixel covariance and its eigen-

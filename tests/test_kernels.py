@@ -300,7 +300,7 @@ VARIANTS = {
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     """Kernels compiled for another CPU go to a cache of their own (numba keys its cache
-    by the CPU, so they would be compiled afresh anyway, 30 s for both dtypes); the other
+    by the CPU, so they would be compiled afresh anyway, 24 s for both dtypes); the other
     variants change only the run-time libraries and load the project's cached kernels."""
     return tmp_path_factory.mktemp("numba-cache")
 

@@ -128,7 +128,7 @@ def test_the_memory_estimate_covers_a_real_training(sizes, networks, cold, mnist
     """A training job's script peaks below its estimate (the Snakemake allowance aside),
     even when it meets an empty kernel cache and compiles the kernels first. The
     compiler's memory does not grow with the block, so the one-network job, whose
-    estimate is the smallest, is the one that compiles (15 s); the others load the
+    estimate is the smallest, is the one that compiles (12 s); the others load the
     kernels from the cache."""
     config = settings(sizes=sizes, epochs=1, n_train=10_000)
     args = [json.dumps(config), str(mnist_workdir), str(tmp_path), str(networks)]

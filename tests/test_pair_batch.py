@@ -48,9 +48,11 @@ def tanh_group(data, tmp_path_factory):
 
 
 def _per_pair(monkeypatch, paths, mnist, barrier_pairs):
-    """The analysis with every pair measured one at a time (the definition)."""
+    """The analysis with every pair measured one at a time (the definition), each pair on
+    its own: no sharing between pairs of the same distinct networks (``_Compared``)."""
     with monkeypatch.context() as patch:
         patch.setattr(pair_batch, "applies", lambda *args: False)
+        patch.setattr(groups, "_Compared", lambda *sides: groups._compare)
         return groups.analyze_group(paths, mnist, barrier_pairs=barrier_pairs)
 
 
@@ -100,6 +102,24 @@ def test_batched_equals_per_pair_tanh_and_untrained(
     assert_same_table(fast, _per_pair(monkeypatch, untrained, mnist_workdir, 10).pairs)
     assert (fast.relative_signed == fast.null_relative_signed).all()
     assert (fast.training_part_raw == 0).all()
+
+
+def test_the_per_pair_path_measures_a_distinct_pair_once_to_the_same_tables(
+    data, mnist_workdir, monkeypatch, tmp_path
+):
+    """Networks ``pair_batch`` does not take (here ReLU) go pair by pair, each distinct pair
+    of networks once (``_Compared``): bit for bit the tables of every pair on its own."""
+    relu = dict(activation="relu", init="scaled", cost="cross-entropy", eta=0.1, sizes=(784, 8, 10))
+    paths = _group(tmp_path, data, **relu)
+    calls = []
+    with monkeypatch.context() as patch:
+        compare = groups._compare
+        patch.setattr(groups, "_compare", lambda *a: calls.append(1) or compare(*a))
+        shared = groups.analyze_group(paths, mnist_workdir, barrier_pairs=10)
+    assert len(calls) == 10 + 5  # every trained pair; the 5 distinct pairs of inits
+    alone = _per_pair(monkeypatch, paths, mnist_workdir, 10)
+    pd.testing.assert_frame_equal(shared.pairs, alone.pairs, check_exact=True)
+    pd.testing.assert_frame_equal(shared.curves, alone.curves, check_exact=True)
 
 
 def test_applies_only_to_one_hidden_layer_of_signed_permutations():

@@ -23,7 +23,8 @@ Everything expensive is done once per network (activations, outputs, first-layer
 products) or once per group (one Gram matrix for all CKAs), not once per pair. Networks of
 one hidden layer of sigmoid or tanh units (this tool's [784, h, 10]) are measured many pairs
 at once by ``twinnets.compare.pair_batch``, each distinct network and pair once; ``_compare``
-below is the definition it is tested against, and measures every other network.
+below is the definition it is tested against, and measures every other network, each
+distinct pair once (``_Compared``).
 """
 
 from __future__ import annotations
@@ -479,7 +480,8 @@ def _barriers(
     ctx: _Context,
 ) -> tuple[dict[str, object], list[pd.DataFrame]]:
     """Barriers raw and under each alignment; 'aligned' is the lowest test-error barrier.
-    ``za``, ``zb``: each network's ``barriers.first_layer``, computed once per network."""
+    ``za``, ``zb``: each network's ``barriers.first_layer``, computed once per distinct
+    network."""
     data = ctx.barrier_data
     assert data is not None
     methods = ALIGNMENTS if transforms["signed"] else ()
@@ -690,7 +692,8 @@ def _batched_rows(
     positions: Sequence[int] | None,
 ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """``pair_tables``' rows from ``pair_batch``: the columns ``_pair_row`` gives, in the
-    order ``pd.DataFrame`` of its rows would put them; barriers pair by pair."""
+    order ``pd.DataFrame`` of its rows would put them; barriers once per distinct pair
+    (``_batched_barrier_rows``)."""
     images = pair_batch.HeldOut.of(data.validation.images("float64"), data.test.images("float64"))
     pairs = np.asarray(index_pairs, dtype=np.int64).reshape(-1, 2)
 
